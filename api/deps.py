@@ -1,0 +1,49 @@
+"""Typed dependencies shared by the routes; the app's lifespan owns what they hand out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from temporalio.client import Client
+
+from api.gateway import TemporalGateway
+from core.db import SessionFactory
+from core.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    temporal: TemporalGateway
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.statewright
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def get_settings(state: State) -> Settings:
+    return state.settings
+
+
+async def get_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with state.sessions() as session:
+        yield session
+
+
+async def get_client(state: State) -> Client:
+    return await state.temporal.client()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ClientDep = Annotated[Client, Depends(get_client)]

@@ -1,0 +1,126 @@
+"""Start an order run (and the seed's route), and read an order back."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from api.deps import ClientDep, SessionDep, SettingsDep
+from api.errors import unprocessable
+from api.runs import describe_run
+from api.schemas import (
+    ErrorOut,
+    OrderAccepted,
+    OrderIn,
+    OrderLineIn,
+    OrderLineOut,
+    OrderOut,
+    SeedCartIn,
+)
+from core.models import Order, StoreItem
+from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
+from workflows.orders import CreateOrderWorkflow
+
+router = APIRouter(tags=["orders"])
+
+START_RESPONSES: dict[int | str, dict[str, object]] = {
+    413: {"model": ErrorOut},
+    415: {"model": ErrorOut},
+    503: {"model": ErrorOut},
+}
+
+
+@router.post("/orders", status_code=202, response_model=OrderAccepted, responses=START_RESPONSES)
+async def create_order(
+    body: OrderIn, session: SessionDep, client: ClientDep, settings: SettingsDep
+) -> OrderAccepted | JSONResponse:
+    """Start a `CreateOrderWorkflow` run for the cart and answer at once."""
+    return await _start(body.order, ("body", "order"), session, client, settings)
+
+
+@router.post(
+    "/create-order",
+    status_code=202,
+    response_model=OrderAccepted,
+    responses=START_RESPONSES,
+    summary="Seed route: the body is a bare array of `{itemId, quantity}`",
+)
+async def create_order_seed(
+    body: SeedCartIn, session: SessionDep, client: ClientDep, settings: SettingsDep
+) -> OrderAccepted | JSONResponse:
+    return await _start(body.root, ("body",), session, client, settings)
+
+
+async def _start(
+    lines: list[OrderLineIn],
+    loc: tuple[str, ...],
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+) -> OrderAccepted | JSONResponse:
+    item_ids = [line.item_id for line in lines]
+    known = set(
+        await session.scalars(select(StoreItem.item_id).where(StoreItem.item_id.in_(item_ids)))
+    )
+    for index, item_id in enumerate(item_ids):
+        if item_id not in known:
+            return unprocessable((*loc, index, "item_id"), f"unknown store item {item_id!r}")
+    # The session only read; hand its connection back before the slower Temporal call.
+    await session.close()
+
+    order_id = uuid.uuid4().hex
+    workflow_id = order_workflow_id(order_id)
+    handle = await client.start_workflow(
+        CreateOrderWorkflow.run,
+        CreateOrderInput(
+            order_id=order_id,
+            lines=[OrderLine(item_id=line.item_id, quantity=line.quantity) for line in lines],
+        ),
+        id=workflow_id,
+        task_queue=settings.task_queue,
+    )
+    return OrderAccepted(
+        order_id=order_id,
+        workflow_id=workflow_id,
+        run_id=handle.first_execution_run_id or handle.result_run_id,
+        status_url=f"/runs/{workflow_id}",
+        ui_url=settings.run_ui_url(workflow_id, handle.first_execution_run_id),
+    )
+
+
+@router.get("/orders/{order_id}", response_model=OrderOut, responses={404: {"model": ErrorOut}})
+async def get_order(
+    order_id: str, session: SessionDep, client: ClientDep, settings: SettingsDep
+) -> OrderOut:
+    """The order as stored; before it is stored (or if it never was), what its run says."""
+    workflow_id = order_workflow_id(order_id)
+    order = await session.get(Order, order_id)
+    if order is not None:
+        return OrderOut(
+            order_id=order.order_id,
+            status=order.status,
+            failure_reason=order.failure_reason,
+            lines=[OrderLineOut(item_id=ln.item_id, quantity=ln.quantity) for ln in order.lines],
+            workflow_id=order.workflow_id,
+            status_url=f"/runs/{order.workflow_id}",
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )
+    await session.close()
+    run = await describe_run(client, settings, workflow_id)
+    if run is None:
+        raise HTTPException(status_code=404, detail=f"order {order_id!r} not found")
+    requested = CreateOrderInput.model_validate(run.input)
+    return OrderOut(
+        order_id=order_id,
+        status="PENDING" if run.status == "RUNNING" else "REJECTED",
+        failure_reason=run.error.message if run.error else None,
+        lines=[OrderLineOut(item_id=ln.item_id, quantity=ln.quantity) for ln in requested.lines],
+        workflow_id=workflow_id,
+        status_url=f"/runs/{workflow_id}",
+        created_at=run.started_at,
+        updated_at=run.closed_at,
+    )

@@ -1,0 +1,148 @@
+"""Describe a run as the Step Functions console would: status, input, result, error, steps."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from temporalio.api.common.v1 import Payloads
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.failure.v1 import Failure
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.schemas import RunDetail, RunError, RunStep
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER
+
+
+def _time(ts: Timestamp) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
+
+
+def _values(payloads: Payloads) -> Any:
+    values = DATA_CONVERTER.payload_converter.from_payloads(payloads.payloads)
+    return values[0] if len(values) == 1 else values or None
+
+
+def _error(failure: Failure) -> RunError:
+    kind = failure.application_failure_info.type or None
+    if failure.HasField("timeout_failure_info"):
+        kind = "Timeout"
+    elif failure.HasField("canceled_failure_info"):
+        kind = "Canceled"
+    cause = failure.cause.message if failure.HasField("cause") else None
+    return RunError(message=failure.message, type=kind, cause=cause or None)
+
+
+@dataclass
+class _Step:
+    activity_id: str
+    name: str
+    input: Any
+    scheduled_at: datetime | None
+    status: str = "SCHEDULED"
+    attempts: int = 0
+    result: Any = None
+    error: RunError | None = None
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+async def describe_run(client: Client, settings: Settings, workflow_id: str) -> RunDetail | None:
+    """Everything a person needs to see about a run, or None for an unknown id."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    history = await handle.fetch_history()
+    detail = RunDetail(
+        workflow_id=workflow_id,
+        run_id=description.run_id,
+        workflow_type=description.workflow_type,
+        status=description.status.name if description.status else "UNKNOWN",
+        input=None,
+        result=None,
+        error=None,
+        started_at=description.start_time,
+        closed_at=description.close_time,
+        steps=[],
+        ui_url=settings.run_ui_url(workflow_id, description.run_id),
+    )
+    steps: dict[int, _Step] = {}
+    for event in history.events:
+        _apply(event, detail, steps)
+    for pending in description.raw_description.pending_activities:
+        for step in steps.values():
+            if step.activity_id == pending.activity_id and step.closed_at is None:
+                step.attempts = pending.attempt
+                if pending.HasField("last_failure"):
+                    step.error = _error(pending.last_failure)
+                if pending.attempt > 1 or pending.HasField("last_started_time"):
+                    step.status = "RUNNING" if step.started_at else "RETRYING"
+    detail.steps = [RunStep(**asdict(step)) for step in steps.values()]
+    return detail
+
+
+def _apply(event: HistoryEvent, detail: RunDetail, steps: dict[int, _Step]) -> None:
+    kind = event.event_type
+    if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+        detail.input = _values(event.workflow_execution_started_event_attributes.input)
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+        detail.result = _values(event.workflow_execution_completed_event_attributes.result)
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+        detail.error = _error(event.workflow_execution_failed_event_attributes.failure)
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+        reason = event.workflow_execution_terminated_event_attributes.reason
+        detail.error = RunError(message=reason or "terminated", type="Terminated")
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+        detail.error = RunError(message="workflow run timed out", type="Timeout")
+    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+        detail.error = RunError(message="workflow run was canceled", type="Canceled")
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        attrs = event.activity_task_scheduled_event_attributes
+        steps[event.event_id] = _Step(
+            activity_id=attrs.activity_id,
+            name=attrs.activity_type.name,
+            input=_values(attrs.input),
+            scheduled_at=_time(event.event_time),
+        )
+    else:
+        _apply_activity_progress(event, steps)
+
+
+def _apply_activity_progress(event: HistoryEvent, steps: dict[int, _Step]) -> None:
+    kind = event.event_type
+    if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+        started = event.activity_task_started_event_attributes
+        step = steps[started.scheduled_event_id]
+        step.status, step.attempts = "RUNNING", started.attempt
+        step.started_at = _time(event.event_time)
+        if started.HasField("last_failure"):
+            step.error = _error(started.last_failure)
+        return
+    if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+        done = event.activity_task_completed_event_attributes
+        step = steps[done.scheduled_event_id]
+        step.status, step.result, step.error = "COMPLETED", _values(done.result), None
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+        failed = event.activity_task_failed_event_attributes
+        step = steps[failed.scheduled_event_id]
+        step.status, step.error = "FAILED", _error(failed.failure)
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+        timed_out = event.activity_task_timed_out_event_attributes
+        step = steps[timed_out.scheduled_event_id]
+        step.status, step.error = "TIMED_OUT", _error(timed_out.failure)
+    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+        canceled = event.activity_task_canceled_event_attributes
+        step = steps[canceled.scheduled_event_id]
+        step.status = "CANCELED"
+    else:
+        return
+    step.closed_at = _time(event.event_time)

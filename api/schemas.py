@@ -1,0 +1,134 @@
+"""HTTP request and response models. Only the API uses them; workflows have their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, RootModel
+
+MAX_ORDER_LINES = 100
+MAX_LINE_QUANTITY = 1_000_000
+MAX_STOCK = 1_000_000_000
+
+ItemId = Annotated[str, Field(min_length=1, max_length=64, examples=["sku-1"])]
+
+
+class StrictModel(BaseModel):
+    """Unknown fields are an error: a typo such as `qty` must not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StoreItemIn(StrictModel):
+    item_id: ItemId = Field(validation_alias=AliasChoices("item_id", "itemId"))
+    quantity: int = Field(strict=True, ge=0, le=MAX_STOCK, description="the new stock level")
+
+
+class StoreItemOut(BaseModel):
+    item_id: str
+    stock: int
+
+
+class OrderLineIn(StrictModel):
+    item_id: ItemId = Field(validation_alias=AliasChoices("item_id", "itemId"))
+    quantity: int = Field(strict=True, gt=0, le=MAX_LINE_QUANTITY)
+
+
+def _distinct_items(lines: list[OrderLineIn]) -> list[OrderLineIn]:
+    seen: set[str] = set()
+    for line in lines:
+        if line.item_id in seen:
+            raise ValueError(f"item {line.item_id!r} appears on more than one line; combine them")
+        seen.add(line.item_id)
+    return lines
+
+
+Cart = Annotated[
+    list[OrderLineIn],
+    Field(min_length=1, max_length=MAX_ORDER_LINES),
+    AfterValidator(_distinct_items),
+]
+
+
+class OrderIn(StrictModel):
+    order: Cart
+
+
+class SeedCartIn(RootModel[Cart]):
+    """The seed's `/create-order` body: a bare array of `{"itemId", "quantity"}`."""
+
+
+class RunRef(BaseModel):
+    """What every start endpoint answers: enough to follow the run."""
+
+    workflow_id: str
+    run_id: str | None
+    status_url: str
+    ui_url: str
+
+
+class OrderAccepted(RunRef):
+    order_id: str
+
+
+class OrderLineOut(BaseModel):
+    item_id: str
+    quantity: int
+
+
+class OrderOut(BaseModel):
+    order_id: str
+    status: str = Field(
+        description="PENDING, COMPLETED or FAILED; REJECTED when the run ended before the order "
+        "was written (for example a failed stock check)"
+    )
+    failure_reason: str | None
+    lines: list[OrderLineOut]
+    workflow_id: str
+    status_url: str
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class RunError(BaseModel):
+    message: str
+    type: str | None
+    cause: str | None = None
+
+
+class RunStep(BaseModel):
+    activity_id: str
+    name: str
+    status: str
+    attempts: int
+    input: Any = None
+    result: Any = None
+    error: RunError | None = None
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+class RunDetail(BaseModel):
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    input: Any
+    result: Any
+    error: RunError | None
+    started_at: datetime | None
+    closed_at: datetime | None
+    steps: list[RunStep]
+    ui_url: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    postgres: str
+    temporal: str
+
+
+class ErrorOut(BaseModel):
+    detail: Any

@@ -1,0 +1,1 @@
+"""Shared plumbing: settings, database, Temporal client, embedded dev services and the CLI."""

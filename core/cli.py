@@ -1,0 +1,85 @@
+"""The `statewright` command: `up` for a whole dev stack, or one production-style process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from core import logs
+from core.settings import Settings
+
+log = logging.getLogger("statewright")
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL if set; else the embedded Postgres in the data folder, started if need be."""
+    if settings.database_url:
+        return settings.database_url
+    from core.embedded import start_postgres
+
+    return start_postgres(settings.data_path / "postgres").url
+
+
+def cmd_migrate(settings: Settings) -> int:
+    from core.migrate import upgrade
+
+    upgrade(resolve_database_url(settings))
+    log.info("database schema is up to date")
+    return 0
+
+
+def cmd_worker(settings: Settings) -> int:
+    from worker.main import run_worker
+
+    asyncio.run(run_worker(settings, resolve_database_url(settings)))
+    return 0
+
+
+def cmd_api(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(settings, resolve_database_url(settings))
+    uvicorn.run(
+        app, host=settings.api_host, port=settings.api_port, log_level="info", access_log=False
+    )
+    return 0
+
+
+def cmd_up(settings: Settings) -> int:
+    from core.supervisor import run_stack
+
+    return run_stack(settings)
+
+
+COMMANDS = {
+    "up": (cmd_up, "start Postgres, migrations, Temporal, a worker and the API; Ctrl-C stops all"),
+    "worker": (cmd_worker, "run a worker (production style: one process)"),
+    "api": (cmd_api, "run the HTTP API (production style: one process)"),
+    "migrate": (cmd_migrate, "apply the database migrations and exit"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="statewright",
+        description="Step Functions tutorial workflows as durable Temporal workflows. "
+        "Configuration comes from the environment (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, description=help_text)
+    args = parser.parse_args(argv)
+    logs.configure()
+    handler, _ = COMMANDS[args.command]
+    try:
+        return handler(Settings())
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+"""One log format for every Statewright process."""
+
+from __future__ import annotations
+
+import logging
+
+
+def configure(level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    # Temporal's core logs every poll retry at WARN while a server starts; keep ours readable.
+    logging.getLogger("temporalio").setLevel(max(level, logging.WARNING))

@@ -1,0 +1,95 @@
+"""ORM rows. The schema itself is created only by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ID_LENGTH = 64
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class StoreItem(Base):
+    __tablename__ = "store_items"
+    __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
+
+    item_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    stock: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class StockAdjustment(Base):
+    """A stock change made by hand (create or replace), kept so the ledger can be reconciled."""
+
+    __tablename__ = "stock_adjustments"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("store_items.item_id"), index=True)
+    delta: Mapped[int] = mapped_column(Integer)
+    stock_after: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("status IN ('PENDING', 'COMPLETED', 'FAILED')", name="order_status"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        order_by="OrderLine.line_no", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+    __table_args__ = (CheckConstraint("quantity > 0", name="line_quantity_positive"),)
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("store_items.item_id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+
+
+class StockLedgerEntry(Base):
+    """One row per (order, item): the key that makes a decrement and its compensation idempotent.
+
+    ``reserved`` means the stock was taken; ``released`` means it was given back, or that the
+    compensation ran first and so a late decrement for this order must not take it at all.
+    """
+
+    __tablename__ = "stock_ledger"
+    __table_args__ = (
+        CheckConstraint("state IN ('reserved', 'released')", name="ledger_state"),
+        CheckConstraint("quantity > 0", name="ledger_quantity_positive"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    item_id: Mapped[str] = mapped_column(ForeignKey("store_items.item_id"), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))
+    stock_after: Mapped[int | None] = mapped_column(Integer)
+    reserved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

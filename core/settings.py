@@ -1,0 +1,81 @@
+"""Settings read from the environment, in one place."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def normalise_database_url(url: str) -> str:
+    """Point any Postgres URL at the psycopg 3 driver that SQLAlchemy should use."""
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _env(name: str) -> AliasChoices:
+    # Each setting answers to its documented name and to a STATEWRIGHT_ twin.
+    return AliasChoices(name, f"STATEWRIGHT_{name}")
+
+
+class Settings(BaseSettings):
+    """Everything configurable about Statewright; unset services fall back to embedded ones."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    database_url: str | None = Field(default=None, validation_alias=_env("DATABASE_URL"))
+    temporal_address: str | None = Field(default=None, validation_alias=_env("TEMPORAL_ADDRESS"))
+    temporal_namespace: str = Field(default="default", validation_alias=_env("TEMPORAL_NAMESPACE"))
+    task_queue: str = Field(default="statewright", validation_alias="STATEWRIGHT_TASK_QUEUE")
+    api_host: str = Field(default="127.0.0.1", validation_alias="STATEWRIGHT_API_HOST")
+    api_port: int = Field(default=8000, validation_alias="STATEWRIGHT_API_PORT")
+    data_dir: Path = Field(default=Path(".data"), validation_alias="STATEWRIGHT_DATA_DIR")
+    # Ports of the embedded Temporal dev server, used only when TEMPORAL_ADDRESS is unset.
+    temporal_dev_port: int = Field(default=7233, validation_alias="STATEWRIGHT_TEMPORAL_PORT")
+    temporal_ui_port: int = Field(default=8233, validation_alias="STATEWRIGHT_TEMPORAL_UI_PORT")
+    temporal_ui_url_override: str | None = Field(
+        default=None, validation_alias="STATEWRIGHT_TEMPORAL_UI_URL"
+    )
+    max_body_bytes: int = Field(default=MIB, validation_alias="STATEWRIGHT_MAX_BODY_BYTES")
+    db_pool_size: int = Field(default=10, validation_alias="STATEWRIGHT_DB_POOL_SIZE")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        return normalise_database_url(value) if value else None
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_dev_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_dev_port}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return (
+            self.temporal_ui_url_override or f"http://127.0.0.1:{self.temporal_ui_port}"
+        ).rstrip("/")
+
+    @cached_property
+    def data_path(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    def run_ui_url(self, workflow_id: str, run_id: str | None) -> str:
+        """Link to a run's history in the Temporal web UI."""
+        base = (
+            f"{self.temporal_ui_url}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
+        )
+        return f"{base}/{run_id}/history" if run_id else base

@@ -1,0 +1,28 @@
+"""Setting an item's stock by hand, journalled so the stock ledger can always be reconciled."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import StockAdjustment, StoreItem
+
+
+async def set_stock(session: AsyncSession, item_id: str, quantity: int) -> None:
+    """Create the item or replace its stock, inside the caller's transaction."""
+    await session.execute(
+        insert(StoreItem).values(item_id=item_id, stock=0).on_conflict_do_nothing()
+    )
+    # Lock the row so a concurrent order's decrement lands wholly before or after this change.
+    before = await session.scalar(
+        select(StoreItem.stock).where(StoreItem.item_id == item_id).with_for_update()
+    )
+    await session.execute(
+        update(StoreItem)
+        .where(StoreItem.item_id == item_id)
+        .values(stock=quantity, updated_at=func.now())
+    )
+    delta = quantity - (before or 0)
+    if delta:
+        session.add(StockAdjustment(item_id=item_id, delta=delta, stock_after=quantity))

@@ -1,0 +1,236 @@
+"""`statewright up`: one foreground process that owns every dev service and stops them all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from core.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
+from core.migrate import upgrade
+from core.settings import Settings
+from core.temporal import connect
+
+STARTUP_TIMEOUT_S = 60
+STOP_GRACE_S = 15
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    # If `up` itself is killed with SIGKILL, the kernel still stops its children.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _say(message: str) -> None:
+    print(f"[statewright] {message}", flush=True)
+
+
+class StartupError(RuntimeError):
+    pass
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_file: IO[bytes] | None = None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                _say(f"{self.name} did not stop in {STOP_GRACE_S}s; killing it")
+                self.process.kill()
+                self.process.wait()
+        if self.log_file:
+            self.log_file.close()
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    children: list[Child] = field(default_factory=list)
+    postgres: EmbeddedPostgres | None = None
+    stopping: bool = False
+
+    def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path | None) -> None:
+        log_file = log.open("ab") if log else None
+        process = subprocess.Popen(
+            command,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT if log_file else None,
+            stdin=subprocess.DEVNULL,
+            # Own process group: a terminal's Ctrl-C reaches only `up`, which stops children
+            # in order (API, worker, then Temporal and Postgres).
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.children.append(Child(name, process, log_file))
+
+    def stop(self) -> None:
+        self.stopping = True
+        for child in reversed(self.children):
+            _say(f"stopping {child.name}")
+            child.stop()
+        self.children.clear()
+        if self.postgres is not None:
+            _say("stopping Postgres")
+            self.postgres.stop()
+            self.postgres = None
+
+    def exited_child(self) -> Child | None:
+        return next((c for c in self.children if c.process.poll() is not None), None)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _require_free_ports(settings: Settings) -> None:
+    wanted = {settings.api_port: "STATEWRIGHT_API_PORT"}
+    if settings.uses_dev_temporal:
+        wanted[settings.temporal_dev_port] = "STATEWRIGHT_TEMPORAL_PORT"
+        wanted[settings.temporal_ui_port] = "STATEWRIGHT_TEMPORAL_UI_PORT"
+    busy = [
+        f"{port} (set {var} to move it)" for port, var in wanted.items() if not _port_free(port)
+    ]
+    if busy:
+        raise StartupError(
+            "port(s) already in use on 127.0.0.1: "
+            + ", ".join(busy)
+            + ". Is another `statewright up` running?"
+        )
+
+
+def _wait_until(what: str, ready: Callable[[], bool], stack: Stack) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if stack.stopping:
+            raise StartupError("stopped while starting")
+        crashed = stack.exited_child()
+        if crashed is not None:
+            raise StartupError(f"{crashed.name} exited with code {crashed.process.returncode}")
+        if ready():
+            return
+        time.sleep(0.2)
+    raise StartupError(f"{what} was not ready after {STARTUP_TIMEOUT_S}s")
+
+
+def _temporal_ready(settings: Settings) -> bool:
+    async def check() -> bool:
+        client = await asyncio.wait_for(connect(settings), 2)
+        return await client.service_client.check_health()
+
+    try:
+        return asyncio.run(check())
+    except Exception:
+        return False
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _start(stack: Stack) -> None:
+    settings = stack.settings
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    _require_free_ports(settings)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+    if settings.uses_embedded_postgres:
+        _say(f"starting embedded Postgres in {data / 'postgres'}")
+        stack.postgres = start_postgres(data / "postgres")
+        database_url = stack.postgres.url
+    else:
+        _say("using Postgres from DATABASE_URL")
+        assert settings.database_url
+        database_url = settings.database_url
+    env["DATABASE_URL"] = database_url
+
+    _say("applying migrations")
+    upgrade(database_url)
+
+    if settings.uses_dev_temporal:
+        _say(f"starting Temporal dev server (state in {data / 'temporal.sqlite'})")
+        stack.spawn("Temporal", temporal_dev_command(settings), env, data / "temporal.log")
+        env["TEMPORAL_ADDRESS"] = settings.temporal_target
+    else:
+        _say(f"using Temporal at {settings.temporal_target}")
+    _wait_until("Temporal", lambda: _temporal_ready(settings), stack)
+
+    cli = [sys.executable, "-m", "core.cli"]
+    stack.spawn("worker", [*cli, "worker"], env, None)
+    stack.spawn("API", [*cli, "api"], env, None)
+    base = f"http://{settings.api_host}:{settings.api_port}"
+    _wait_until("the API", lambda: _http_ok(f"{base}/health"), stack)
+
+    ui = settings.temporal_ui_url if settings.uses_dev_temporal else "(your Temporal's web UI)"
+    print(
+        "\n"
+        "  Statewright is up.\n"
+        f"    API docs      {base}/docs\n"
+        f"    Health        {base}/health\n"
+        f"    Temporal UI   {ui}\n"
+        f"    Data folder   {data}\n"
+        "  Press Ctrl-C to stop everything.\n",
+        flush=True,
+    )
+
+
+def run_stack(settings: Settings) -> int:
+    """Start everything, wait for a signal or a crash, then stop everything in order."""
+    stack = Stack(settings)
+
+    def on_signal(signum: int, _: FrameType | None) -> None:
+        if not stack.stopping:
+            _say(f"received {signal.Signals(signum).name}; shutting down")
+        stack.stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
+    try:
+        _start(stack)
+        while not stack.stopping:
+            crashed = stack.exited_child()
+            if crashed is not None:
+                _say(f"{crashed.name} exited with code {crashed.process.returncode}")
+                code = 1
+                break
+            time.sleep(0.2)
+    except StartupError as err:
+        if not stack.stopping:
+            _say(f"could not start: {err}")
+            code = 1
+    finally:
+        stack.stop()
+    _say("stopped")
+    return code

@@ -1,0 +1,129 @@
+"""Real services for the tests: an embedded Postgres and a Temporal dev server, both started
+here, once per session. Each test gets its own task queue, workflow ids and store items."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from core.db import SessionFactory, create_engine, create_session_factory
+from core.embedded import start_postgres, temporal_binary
+from core.migrate import upgrade
+from core.settings import Settings
+from core.temporal import DATA_CONVERTER
+from worker.main import build_worker
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    pg = start_postgres(tmp_path_factory.mktemp("pg") / "data")
+    upgrade(pg.url)
+    yield pg.url
+    pg.stop()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> SessionFactory:
+    return create_session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary(),
+        data_converter=DATA_CONVERTER,
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def settings(database_url: str, client: Client, task_queue: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        temporal_address=client.service_client.config.target_host,
+        task_queue=task_queue,
+    )
+
+
+@pytest.fixture
+async def worker(
+    client: Client, task_queue: str, sessions: SessionFactory
+) -> AsyncIterator[Worker]:
+    """The production worker (every workflow and activity) on this test's task queue."""
+    async with build_worker(client, task_queue, sessions) as running:
+        yield running
+
+
+@pytest.fixture
+async def api(settings: Settings, database_url: str, client: Client) -> AsyncIterator[str]:
+    """The real app served by uvicorn on a free port; yields its base URL."""
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(settings, database_url, client),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def http(api: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=api, timeout=30) as http_client:
+        yield http_client
+
+
+@pytest.fixture
+def item_prefix() -> str:
+    """Store item ids unique to one test, so tests never see each other's stock."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+REPO = Path(__file__).resolve().parent.parent

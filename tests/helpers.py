@@ -1,0 +1,79 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
+
+from core.db import SessionFactory
+from core.models import Order, StockLedgerEntry, StoreItem
+from core.stock import set_stock
+from worker.registry import WORKFLOWS, build_activities
+from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
+from workflows.orders import CreateOrderWorkflow
+
+
+async def stock_items(sessions: SessionFactory, **stock: int) -> None:
+    async with sessions.begin() as session:
+        for item_id, quantity in stock.items():
+            await set_stock(session, item_id, quantity)
+
+
+async def stock_of(sessions: SessionFactory, item_id: str) -> int | None:
+    async with sessions() as session:
+        return await session.scalar(select(StoreItem.stock).where(StoreItem.item_id == item_id))
+
+
+async def order_status(sessions: SessionFactory, order_id: str) -> str | None:
+    async with sessions() as session:
+        return await session.scalar(select(Order.status).where(Order.order_id == order_id))
+
+
+async def ledger_rows(sessions: SessionFactory, order_id: str) -> dict[str, str]:
+    async with sessions() as session:
+        rows = await session.execute(
+            select(StockLedgerEntry.item_id, StockLedgerEntry.state).where(
+                StockLedgerEntry.order_id == order_id
+            )
+        )
+        return {item_id: state for item_id, state in rows}
+
+
+async def count_orders(sessions: SessionFactory, order_id: str) -> int:
+    async with sessions() as session:
+        return int(
+            await session.scalar(select(func.count()).where(Order.order_id == order_id)) or 0
+        )
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    definition = fn.__temporal_activity_definition  # type: ignore[attr-defined]
+    return str(definition.name)
+
+
+def worker_with(
+    client: Client, task_queue: str, sessions: SessionFactory, *overrides: Callable[..., Any]
+) -> Worker:
+    """The production worker, with some activities replaced by test doubles of the same name."""
+    replaced = {activity_name(fn): fn for fn in overrides}
+    activities = [replaced.get(activity_name(fn), fn) for fn in build_activities(sessions)]
+    return Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities)
+
+
+async def start_order(
+    client: Client, task_queue: str, **lines: int
+) -> tuple[str, WorkflowHandle[Any, Any]]:
+    order_id = uuid.uuid4().hex
+    order = CreateOrderInput(
+        order_id=order_id,
+        lines=[OrderLine(item_id=item, quantity=qty) for item, qty in lines.items()],
+    )
+    handle = await client.start_workflow(
+        CreateOrderWorkflow.run, order, id=order_workflow_id(order_id), task_queue=task_queue
+    )
+    return order_id, handle

@@ -1,0 +1,49 @@
+"""Run a worker until SIGINT or SIGTERM, then let in-flight activities finish and exit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from core.db import SessionFactory, create_engine, create_session_factory
+from core.settings import Settings
+from core.temporal import connect
+from worker.registry import WORKFLOWS, build_activities
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(client: Client, task_queue: str, sessions: SessionFactory) -> Worker:
+    """A worker for every Statewright workflow and activity on `task_queue`."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(sessions),
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def run_worker(settings: Settings, database_url: str) -> None:
+    """Serve the task queue until a stop signal arrives."""
+    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    try:
+        client = await connect(settings)
+        worker = build_worker(client, settings.task_queue, create_session_factory(engine))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "worker polling task queue %r on %s", settings.task_queue, settings.temporal_target
+        )
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping: finishing in-flight tasks")
+    finally:
+        await engine.dispose()

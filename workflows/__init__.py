@@ -1,0 +1,1 @@
+"""Deterministic orchestration only. Nothing here performs I/O or reads settings."""

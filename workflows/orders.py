@@ -1,0 +1,140 @@
+"""Seed 000: Map(check stock), then Parallel{create order, Map(decrement stock)}.
+
+Unlike the seed, every decrement is conditional and idempotent, and a decrement that loses a
+race is compensated: what was taken is given back and the order is marked failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.concurrency import all_or_cancel
+    from workflows.contracts import (
+        NOT_IN_STOCK,
+        CreateOrderInput,
+        CreateOrderResult,
+        FailOrderInput,
+        LedgerResult,
+        OrderRecord,
+        OrderRef,
+        StockCheck,
+        StockRequest,
+    )
+
+STEP_TIMEOUT = timedelta(seconds=30)
+# A short database step: retry transient faults a few times, never a business error.
+STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,
+    non_retryable_error_types=[NOT_IN_STOCK],
+)
+# Compensation must happen however long the database is away: retry without a limit.
+COMPENSATION_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=0,
+)
+
+
+@workflow.defn(name="CreateOrderWorkflow")
+class CreateOrderWorkflow:
+    """Checks stock for every line, then creates the order and takes the stock, all or nothing."""
+
+    @workflow.run
+    async def run(self, order: CreateOrderInput) -> CreateOrderResult:
+        requests = [
+            StockRequest(order_id=order.order_id, item_id=line.item_id, quantity=line.quantity)
+            for line in order.lines
+        ]
+        try:
+            await all_or_cancel(
+                workflow.execute_activity(
+                    "check_stock",
+                    request,
+                    result_type=StockCheck,
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                )
+                for request in requests
+            )
+        except ActivityError as err:
+            raise _business_failure(err) from err
+
+        create = workflow.execute_activity(
+            "create_order",
+            order,
+            result_type=OrderRecord,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+        )
+        reserves = [
+            workflow.execute_activity(
+                "reserve_stock",
+                request,
+                result_type=LedgerResult,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+            )
+            for request in requests
+        ]
+        try:
+            await all_or_cancel([create, *reserves])
+        except ActivityError as err:
+            failure = _business_failure(err)
+            await self._compensate(order, requests, failure.message)
+            raise failure from err
+        except asyncio.CancelledError:
+            # A cancelled run must not keep stock it took; the run still ends CANCELED.
+            await self._compensate(order, requests, "order run was canceled")
+            raise
+
+        await workflow.execute_activity(
+            "complete_order",
+            OrderRef(order_id=order.order_id),
+            result_type=OrderRecord,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=COMPENSATION_RETRY,
+        )
+        return CreateOrderResult(order_id=order.order_id, status="COMPLETED", lines=order.lines)
+
+    async def _compensate(
+        self, order: CreateOrderInput, requests: list[StockRequest], reason: str
+    ) -> None:
+        # Every line is released, not only those known to be taken: a decrement that was
+        # cancelled mid-flight may still land, and the release's ledger row stops it.
+        await all_or_cancel(
+            workflow.execute_activity(
+                "release_stock",
+                request,
+                result_type=LedgerResult,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=COMPENSATION_RETRY,
+            )
+            for request in requests
+        )
+        await workflow.execute_activity(
+            "fail_order",
+            FailOrderInput(order=order, reason=reason),
+            result_type=OrderRecord,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=COMPENSATION_RETRY,
+        )
+
+
+def _business_failure(err: ActivityError) -> ApplicationError:
+    """The run's failure: the activity's own message when it was a business error."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type == NOT_IN_STOCK:
+        return ApplicationError(
+            cause.message, *cause.details, type=NOT_IN_STOCK, non_retryable=True
+        )
+    return ApplicationError(
+        f"order step failed: {cause or err}", type="OrderStepFailed", non_retryable=True
+    )
