@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -65,7 +66,10 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
-    __table_args__ = (CheckConstraint("quantity > 0", name="line_quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="line_quantity_positive"),
+        UniqueConstraint("order_id", "item_id", name="uq_order_lines_item"),
+    )
 
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -87,7 +91,9 @@ class StockLedgerEntry(Base):
     )
 
     order_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    item_id: Mapped[str] = mapped_column(ForeignKey("store_items.item_id"), primary_key=True)
+    item_id: Mapped[str] = mapped_column(
+        ForeignKey("store_items.item_id"), primary_key=True, index=True
+    )
     quantity: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(16))
     stock_after: Mapped[int | None] = mapped_column(Integer)

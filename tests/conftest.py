@@ -7,11 +7,13 @@ import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -92,26 +94,30 @@ async def worker(
         yield running
 
 
-@pytest.fixture
-async def api(settings: Settings, database_url: str, client: Client) -> AsyncIterator[str]:
-    """The real app served by uvicorn on a free port; yields its base URL."""
+@asynccontextmanager
+async def serve(app: FastAPI) -> AsyncIterator[str]:
+    """Serve an app with uvicorn on a free port, lifespan included; yield its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, database_url, client),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        lifespan="on",
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def api(settings: Settings, database_url: str, client: Client) -> AsyncIterator[str]:
+    """The real app, sharing the session's Temporal client; yields its base URL."""
+    async with serve(create_app(settings, database_url, client)) as base_url:
+        yield base_url
 
 
 @pytest.fixture

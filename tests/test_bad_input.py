@@ -1,0 +1,181 @@
+"""Bad input gets a clear 4xx naming the problem, and nothing is written or started."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from temporalio.client import Client
+
+from core.db import SessionFactory
+from core.models import Order, StockLedgerEntry
+from tests.helpers import stock_items, stock_of
+
+CASES: list[tuple[str, Any, int, str]] = [
+    ("zero quantity", {"order": [{"item_id": "ITEM", "quantity": 0}]}, 422, "greater than 0"),
+    ("negative quantity", {"order": [{"item_id": "ITEM", "quantity": -2}]}, 422, "greater than 0"),
+    ("fractional quantity", {"order": [{"item_id": "ITEM", "quantity": 1.5}]}, 422, "integer"),
+    ("quantity as text", {"order": [{"item_id": "ITEM", "quantity": "2"}]}, 422, "integer"),
+    ("empty cart", {"order": []}, 422, "at least 1 item"),
+    (
+        "too many lines",
+        {"order": [{"item_id": f"i{n}", "quantity": 1} for n in range(101)]},
+        422,
+        "at most 100 items",
+    ),
+    (
+        "unknown item",
+        {"order": [{"item_id": "ITEM", "quantity": 1}, {"item_id": "no-such-item", "quantity": 1}]},
+        422,
+        "unknown store item 'no-such-item'",
+    ),
+    (
+        "duplicate item",
+        {"order": [{"item_id": "ITEM", "quantity": 1}, {"item_id": "ITEM", "quantity": 1}]},
+        422,
+        "more than one line",
+    ),
+    ("missing quantity", {"order": [{"item_id": "ITEM"}]}, 422, "Field required"),
+    ("missing order", {"cart": []}, 422, "Field required"),
+    (
+        "unknown field",
+        {"order": [{"item_id": "ITEM", "qty": 1, "quantity": 1}]},
+        422,
+        "Extra inputs are not permitted",
+    ),
+    ("empty item id", {"order": [{"item_id": "", "quantity": 1}]}, 422, "at least 1 character"),
+    (
+        "over-long item id",
+        {"order": [{"item_id": "x" * 65, "quantity": 1}]},
+        422,
+        "at most 64 characters",
+    ),
+]
+
+
+def fill(body: Any, item: str) -> bytes:
+    return json.dumps(body).replace('"ITEM"', json.dumps(item)).encode()
+
+
+async def assert_nothing_written(
+    sessions: SessionFactory, client: Client, task_queue: str, item: str, orders_before: int
+) -> None:
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Order)) == orders_before
+        ledger = select(func.count()).where(StockLedgerEntry.item_id == item)
+        assert await session.scalar(ledger) == 0
+    assert await stock_of(sessions, item) == 5
+    started = [wf async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")]
+    assert started == []
+
+
+async def order_count(sessions: SessionFactory) -> int:
+    async with sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+@pytest.mark.parametrize(("case", "body", "status", "message"), CASES, ids=[c[0] for c in CASES])
+async def test_bad_order_is_rejected(
+    http: httpx.AsyncClient,
+    sessions: SessionFactory,
+    client: Client,
+    task_queue: str,
+    item_prefix: str,
+    case: str,
+    body: Any,
+    status: int,
+    message: str,
+) -> None:
+    item = f"{item_prefix}-x"
+    await stock_items(sessions, **{item: 5})
+    before = await order_count(sessions)
+
+    response = await http.post(
+        "/orders", content=fill(body, item), headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == status, response.text
+    detail = response.json()["detail"]
+    assert any(message in error["msg"] for error in detail), detail
+    assert all(error["loc"][0] == "body" for error in detail), "the error names the field"
+    await assert_nothing_written(sessions, client, task_queue, item, before)
+
+
+async def test_error_names_the_line(http: httpx.AsyncClient, item_prefix: str) -> None:
+    body = {"order": [{"item_id": "a", "quantity": 1}, {"item_id": "b", "quantity": 0}]}
+    detail = (await http.post("/orders", json=body)).json()["detail"]
+    assert detail[0]["loc"] == ["body", "order", 1, "quantity"]
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status", "message"),
+    [
+        (b"{not json", "application/json", 422, "JSON decode error"),
+        (b"order=1", "application/x-www-form-urlencoded", 415, "send application/json"),
+        (b"[1, 2]", "text/plain", 415, "unsupported content type 'text/plain'"),
+        (b'{"order": []}', "", 415, "unsupported content type 'none'"),
+    ],
+)
+async def test_non_json_is_rejected(
+    http: httpx.AsyncClient,
+    sessions: SessionFactory,
+    client: Client,
+    task_queue: str,
+    item_prefix: str,
+    content: bytes,
+    content_type: str,
+    status: int,
+    message: str,
+) -> None:
+    item = f"{item_prefix}-x"
+    await stock_items(sessions, **{item: 5})
+    before = await order_count(sessions)
+    headers = {"content-type": content_type} if content_type else {}
+
+    response = await http.post("/orders", content=content, headers=headers)
+
+    assert response.status_code == status, response.text
+    assert message in json.dumps(response.json())
+    await assert_nothing_written(sessions, client, task_queue, item, before)
+
+
+async def test_body_over_one_mib_is_413(
+    http: httpx.AsyncClient,
+    sessions: SessionFactory,
+    client: Client,
+    task_queue: str,
+    item_prefix: str,
+) -> None:
+    item = f"{item_prefix}-x"
+    await stock_items(sessions, **{item: 5})
+    before = await order_count(sessions)
+    padding = "x" * (1024 * 1024)
+    body = json.dumps({"order": [{"item_id": item, "quantity": 1}], "pad": padding}).encode()
+
+    declared = await http.post(
+        "/orders", content=body, headers={"content-type": "application/json"}
+    )
+
+    async def chunks() -> Any:  # no Content-Length: the limit must hold while streaming too
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    streamed = await http.post(
+        "/orders", content=chunks(), headers={"content-type": "application/json"}
+    )
+
+    for response in (declared, streamed):
+        assert response.status_code == 413
+        assert "larger than the limit of 1048576 bytes" in response.json()["detail"]
+    await assert_nothing_written(sessions, client, task_queue, item, before)
+
+
+async def test_bad_store_item_is_rejected(http: httpx.AsyncClient, item_prefix: str) -> None:
+    item = f"{item_prefix}-neg"
+    response = await http.post("/store-items", json={"item_id": item, "quantity": -1})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "quantity"]
+    assert (await http.get(f"/store-items/{item}")).status_code == 404

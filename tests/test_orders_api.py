@@ -1,0 +1,116 @@
+"""The order flow over HTTP, as a user drives it: real app, worker, Temporal and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+
+from core.db import SessionFactory
+from tests.helpers import stock_of
+from tests.invariants import assert_stock_invariants
+
+
+async def wait_for_run(http: httpx.AsyncClient, workflow_id: str) -> dict[str, Any]:
+    for _ in range(300):
+        run: dict[str, Any] = (await http.get(f"/runs/{workflow_id}")).json()
+        if run["status"] != "RUNNING":
+            return run
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {workflow_id} still running")
+
+
+async def test_order_walkthrough(
+    http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
+) -> None:
+    item = f"{item_prefix}-sku"
+    created = await http.post("/store-items", json={"item_id": item, "quantity": 10})
+    assert created.status_code == 201
+    assert created.json() == {"item_id": item, "stock": 10}
+
+    started = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 2}]})
+    assert started.status_code == 202
+    ref = started.json()
+    assert ref["workflow_id"] == f"order-{ref['order_id']}"
+    assert ref["status_url"] == f"/runs/{ref['workflow_id']}"
+    assert ref["run_id"] and ref["ui_url"].endswith(f"/{ref['run_id']}/history")
+
+    run = await wait_for_run(http, ref["workflow_id"])
+    assert run["status"] == "COMPLETED"
+    assert run["workflow_type"] == "CreateOrderWorkflow"
+    assert run["input"]["lines"] == [{"item_id": item, "quantity": 2}]
+    assert run["result"]["status"] == "COMPLETED"
+    assert run["error"] is None
+    names = [step["name"] for step in run["steps"]]
+    assert names.count("check_stock") == 1 and names.count("reserve_stock") == 1
+    assert {"create_order", "complete_order"} <= set(names)
+    assert all(step["status"] == "COMPLETED" and step["attempts"] == 1 for step in run["steps"])
+
+    order = (await http.get(f"/orders/{ref['order_id']}")).json()
+    assert order["status"] == "COMPLETED"
+    assert order["lines"] == [{"item_id": item, "quantity": 2}]
+    assert (await http.get(f"/store-items/{item}")).json() == {"item_id": item, "stock": 8}
+    listed = (await http.get("/store-items", params={"limit": 1000})).json()
+    assert {"item_id": item, "stock": 8} in listed
+
+
+async def test_seed_routes(
+    http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
+) -> None:
+    item = f"{item_prefix}-seed"
+    created = await http.post("/create-store-item", json={"itemId": item, "quantity": 3})
+    assert created.status_code == 201
+
+    started = await http.post("/create-order", json=[{"itemId": item, "quantity": 3}])
+    assert started.status_code == 202
+    run = await wait_for_run(http, started.json()["workflow_id"])
+    assert run["status"] == "COMPLETED"
+    assert await stock_of(sessions, item) == 0
+
+    # The seed's second identical request fails: the item is no longer in stock.
+    again = await http.post("/create-order", json=[{"itemId": item, "quantity": 3}])
+    run = await wait_for_run(http, again.json()["workflow_id"])
+    assert run["status"] == "FAILED"
+    assert run["error"]["type"] == "NotInStock"
+    assert run["error"]["message"] == f"not in stock: {item} (requested 3, available 0)"
+    order = (await http.get(f"/orders/{again.json()['order_id']}")).json()
+    assert order["status"] == "REJECTED"
+    assert order["failure_reason"].startswith("not in stock")
+    await assert_stock_invariants(sessions, [item])
+
+
+async def test_unknown_ids_are_404(http: httpx.AsyncClient) -> None:
+    for path in ("/store-items/nope", "/orders/nope", "/runs/nope"):
+        response = await http.get(path)
+        assert response.status_code == 404, path
+        assert "not found" in response.json()["detail"]
+
+
+async def test_health_reports_both_services(http: httpx.AsyncClient) -> None:
+    response = await http.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "postgres": "ok", "temporal": "ok"}
+
+
+async def test_concurrent_orders_never_oversell(
+    http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
+) -> None:
+    """Stock 5, 30 orders of 1 at once: exactly 5 complete, 25 fail, stock ends at 0."""
+    item = f"{item_prefix}-hot"
+    await http.post("/store-items", json={"item_id": item, "quantity": 5})
+
+    async def order() -> str:
+        response = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 1}]})
+        assert response.status_code == 202
+        return str(response.json()["workflow_id"])
+
+    workflow_ids = await asyncio.gather(*(order() for _ in range(30)))
+    runs = await asyncio.gather(*(wait_for_run(http, wid) for wid in workflow_ids))
+
+    statuses = [run["status"] for run in runs]
+    assert statuses.count("COMPLETED") == 5
+    assert statuses.count("FAILED") == 25
+    assert all(run["error"]["type"] == "NotInStock" for run in runs if run["status"] == "FAILED")
+    assert await stock_of(sessions, item) == 0
+    await assert_stock_invariants(sessions, [item])

@@ -1,0 +1,29 @@
+"""Every recorded history must replay against today's workflow code, with the production
+data converter. A failure here means a change would strand running workflows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from core.temporal import DATA_CONVERTER
+from tests.record_histories import SCENARIOS
+from worker.registry import WORKFLOWS
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def test_every_branch_has_a_history() -> None:
+    recorded = {path.stem for path in HISTORIES.glob("*.json")}
+    assert set(SCENARIOS) <= recorded, f"missing histories: {set(SCENARIOS) - recorded}"
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None

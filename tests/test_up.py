@@ -1,0 +1,132 @@
+"""`statewright up` as a newcomer runs it: the whole stack, the README walk-through verbatim
+(on free ports), a clean stop, and a second start that finds everything still there."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import REPO, free_port
+
+START_TIMEOUT_S = 120
+
+
+def walkthrough_script() -> str:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Walk-through", 1)[1]
+    match = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert match, "README walk-through has no sh block"
+    return match.group(1)
+
+
+def quick_start_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 1, "the quick start holds exactly one shell block"
+    return [line for line in blocks[0].splitlines() if line.strip()]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
+    commands = quick_start_commands()
+    assert commands == ["python3 dev.py up", "python3 dev.py test"]
+    assert commands[1] in (REPO / ".ci" / "run").read_text()
+
+
+class Stack:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.api_port, self.temporal_port, self.ui_port = free_port(), free_port(), free_port()
+        self.env = {
+            k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}
+        }
+        self.env.update(
+            STATEWRIGHT_DATA_DIR=str(data_dir),
+            STATEWRIGHT_API_PORT=str(self.api_port),
+            STATEWRIGHT_TEMPORAL_PORT=str(self.temporal_port),
+            STATEWRIGHT_TEMPORAL_UI_PORT=str(self.ui_port),
+            STATEWRIGHT_TASK_QUEUE="up-test",
+        )
+        self.base = f"http://127.0.0.1:{self.api_port}"
+
+    @contextmanager
+    def running(self) -> Iterator[str]:
+        """Start `up`; once healthy yield its output; then SIGTERM it and check it all ended."""
+        log = self.data_dir.parent / f"up-{time.monotonic_ns()}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "core.cli", "up"],
+                cwd=REPO,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started = time.monotonic()
+        try:
+            while "Statewright is up." not in log.read_text():
+                assert process.poll() is None, f"up exited early:\n{log.read_text()}"
+                assert time.monotonic() - started < START_TIMEOUT_S, log.read_text()
+                time.sleep(0.1)
+            print(f"\n`statewright up` healthy after {time.monotonic() - started:.1f}s")
+            children = psutil.Process(process.pid).children(recursive=True)
+            yield log.read_text()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(60)
+        assert code == 0, log.read_text()
+        assert "stopped" in log.read_text()
+        for child in children:
+            assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, child
+        leftovers = [
+            p.info
+            for p in psutil.process_iter(["pid", "cmdline"])
+            if str(self.data_dir) in " ".join(p.info["cmdline"] or [])
+        ]
+        assert leftovers == [], f"still running after stop: {leftovers}"
+
+
+@pytest.mark.slow
+def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    stack = Stack(tmp_path / "data")
+    script = walkthrough_script().replace("127.0.0.1:8000", f"127.0.0.1:{stack.api_port}")
+
+    with stack.running() as banner:
+        assert f"API docs      {stack.base}/docs" in banner
+        assert f"Temporal UI   http://127.0.0.1:{stack.ui_port}" in banner
+        assert f"Data folder   {stack.data_dir}" in banner
+        assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200
+        assert httpx.get(f"{stack.base}/docs").status_code == 200
+
+        walk = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert walk.returncode == 0, walk.stdout + walk.stderr
+        first_order = json.loads(walk.stdout.splitlines()[2])["order_id"]  # echo "$RESPONSE"
+        assert '"status":"COMPLETED"' in walk.stdout
+        assert "not in stock: sku-2 (requested 1, available 0)" in walk.stdout
+        assert httpx.get(f"{stack.base}/store-items/sku-1").json()["stock"] == 8
+
+    with stack.running():
+        assert httpx.get(f"{stack.base}/store-items/sku-1").json() == {
+            "item_id": "sku-1",
+            "stock": 8,
+        }
+        assert httpx.get(f"{stack.base}/orders/{first_order}").json()["status"] == "COMPLETED"
+        run = httpx.get(f"{stack.base}/runs/order-{first_order}").json()
+        assert run["status"] == "COMPLETED", "the run's history survived the restart"
+        assert len(run["steps"]) == 6
