@@ -41,19 +41,29 @@ def ensure_env(kind: str) -> None:
     for lock in LOCKS[kind]:
         say(f"installing pinned dependencies from {lock} (first run takes a minute or two)")
         subprocess.run([*pip, "-r", str(ROOT / lock)], check=True)
-    subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], check=True)
+    # setuptools warns at length about editable installs; show its output only if it fails.
+    project = subprocess.run([*pip, "--no-deps", "-e", str(ROOT)], capture_output=True, text=True)
+    if project.returncode:
+        sys.exit(project.stdout + project.stderr)
     stamp.write_text(digest)
     say("environment ready")
 
 
-def run(command: list[str]) -> int:
+def environment() -> dict[str, str]:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("PYTHONHOME", None)
+    return env
+
+
+def run(command: list[str]) -> int:
+    return subprocess.run(command, env=environment(), cwd=ROOT).returncode
+
+
+def become(command: list[str]) -> None:
+    """Replace this process, so Ctrl-C and SIGTERM reach the command itself and nothing in
+    between kills it before it has stopped what it started."""
     os.chdir(ROOT)
-    try:
-        return subprocess.run(command, env=env).returncode
-    except KeyboardInterrupt:
-        return 130
+    os.execve(command[0], command, environment())
 
 
 def main(argv: list[str]) -> int:
@@ -66,10 +76,10 @@ def main(argv: list[str]) -> int:
     task, rest = argv[0], argv[1:]
     if task == "up":
         ensure_env("runtime")
-        return run([str(BIN / "statewright"), "up", *rest])
+        become([str(BIN / "statewright"), "up", *rest])
     ensure_env("dev")
     if task == "test":
-        return run([str(BIN / "python"), "-m", "pytest", *rest])
+        become([str(BIN / "python"), "-m", "pytest", *rest])
     code = run([str(BIN / "ruff"), "check", "."]) or run(
         [str(BIN / "ruff"), "format", "--check", "."]
     )

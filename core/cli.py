@@ -5,10 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from typing import NoReturn
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from core import logs
 from core.settings import Settings
+from core.temporal import TemporalUnreachable
 
 log = logging.getLogger("statewright")
 
@@ -63,7 +69,22 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run a subcommand, then leave without interpreter teardown (see `_exit`)."""
+    _exit(_run(argv))
+
+
+def _exit(code: int) -> NoReturn:
+    # The Temporal SDK's Rust threads can outlive the event loop and abort CPython's
+    # finalisation ("PyGILState_Release ... must be current", temporalio/sdk-python#300),
+    # which would turn a clean stop into SIGABRT. Everything is closed by now: flush and go.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="statewright",
         description="Step Functions tutorial workflows as durable Temporal workflows. "
@@ -79,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         return handler(Settings())
     except KeyboardInterrupt:
         return 130
+    except (TemporalUnreachable, OperationalError, ValidationError) as err:
+        # Configuration and reachability problems: one clear line, no traceback.
+        log.error("%s", err)
+        return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

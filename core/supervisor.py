@@ -58,6 +58,8 @@ class Child:
                 _say(f"{self.name} did not stop in {STOP_GRACE_S}s; killing it")
                 self.process.kill()
                 self.process.wait()
+        if self.process.returncode not in (0, -signal.SIGTERM):
+            _say(f"{self.name} exited with code {self.process.returncode}")
         if self.log_file:
             self.log_file.close()
 

@@ -87,6 +87,7 @@ class Stack:
             code = process.wait(60)
         assert code == 0, log.read_text()
         assert "stopped" in log.read_text()
+        assert "exited with code" not in log.read_text(), "every child stops cleanly"
         for child in children:
             assert not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, child
         leftovers = [

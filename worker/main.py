@@ -12,7 +12,7 @@ from temporalio.worker import Worker
 
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.settings import Settings
-from core.temporal import connect
+from core.temporal import connect_patiently
 from worker.registry import WORKFLOWS, build_activities
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     """Serve the task queue until a stop signal arrives."""
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     try:
-        client = await connect(settings)
+        client = await connect_patiently(settings)
         worker = build_worker(client, settings.task_queue, create_session_factory(engine))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
