@@ -5,13 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, RootModel
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 1_000_000
 MAX_STOCK = 1_000_000_000
 
-ItemId = Annotated[str, Field(min_length=1, max_length=64, examples=["sku-1"])]
+ID_MAX = 64
+WORKFLOW_ID_MAX = 200
+
+ItemId = Annotated[str, Field(min_length=1, max_length=ID_MAX, examples=["sku-1"])]
+ItemIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
+OrderIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
+WorkflowIdPath = Annotated[str, Path(min_length=1, max_length=WORKFLOW_ID_MAX)]
 
 
 class StrictModel(BaseModel):

@@ -87,6 +87,13 @@ async def test_unknown_ids_are_404(http: httpx.AsyncClient) -> None:
         assert "not found" in response.json()["detail"]
 
 
+async def test_over_long_ids_are_422(http: httpx.AsyncClient) -> None:
+    for path in ("/store-items/" + "x" * 65, "/orders/" + "x" * 65, "/runs/" + "x" * 201):
+        response = await http.get(path)
+        assert response.status_code == 422, path
+        assert "at most" in response.json()["detail"][0]["msg"]
+
+
 async def test_health_reports_both_services(http: httpx.AsyncClient) -> None:
     response = await http.get("/health")
     assert response.status_code == 200

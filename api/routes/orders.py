@@ -14,6 +14,7 @@ from api.runs import describe_run
 from api.schemas import (
     ErrorOut,
     OrderAccepted,
+    OrderIdPath,
     OrderIn,
     OrderLineIn,
     OrderLineOut,
@@ -93,7 +94,7 @@ async def _start(
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses={404: {"model": ErrorOut}})
 async def get_order(
-    order_id: str, session: SessionDep, client: ClientDep, settings: SettingsDep
+    order_id: OrderIdPath, session: SessionDep, client: ClientDep, settings: SettingsDep
 ) -> OrderOut:
     """The order as stored; before it is stored (or if it never was), what its run says."""
     workflow_id = order_workflow_id(order_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
 from api.deps import SessionDep
-from api.schemas import ErrorOut, StoreItemIn, StoreItemOut
+from api.schemas import ErrorOut, ItemIdPath, StoreItemIn, StoreItemOut
 from core.models import StoreItem
 from core.stock import set_stock
 
@@ -51,7 +51,7 @@ async def list_store_items(
 @router.get(
     "/store-items/{item_id}", response_model=StoreItemOut, responses={404: {"model": ErrorOut}}
 )
-async def get_store_item(item_id: str, session: SessionDep) -> StoreItemOut:
+async def get_store_item(item_id: ItemIdPath, session: SessionDep) -> StoreItemOut:
     stock = await session.scalar(select(StoreItem.stock).where(StoreItem.item_id == item_id))
     if stock is None:
         raise HTTPException(status_code=404, detail=f"store item {item_id!r} not found")
