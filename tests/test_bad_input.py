@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -60,16 +61,26 @@ def fill(body: Any, item: str) -> bytes:
     return json.dumps(body).replace('"ITEM"', json.dumps(item)).encode()
 
 
-async def assert_nothing_written(
-    sessions: SessionFactory, client: Client, task_queue: str, item: str, orders_before: int
-) -> None:
-    async with sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(Order)) == orders_before
-        ledger = select(func.count()).where(StockLedgerEntry.item_id == item)
-        assert await session.scalar(ledger) == 0
-    assert await stock_of(sessions, item) == 5
-    started = [wf async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")]
-    assert started == []
+@dataclass
+class Watched:
+    """A store item with stock 5, and the state to compare against after a rejected request."""
+
+    item: str
+    sessions: SessionFactory
+    client: Client
+    task_queue: str
+    orders_before: int
+
+    async def assert_nothing_written(self) -> None:
+        assert await order_count(self.sessions) == self.orders_before
+        async with self.sessions() as session:
+            ledger = select(func.count()).where(StockLedgerEntry.item_id == self.item)
+            assert await session.scalar(ledger) == 0
+        assert await stock_of(self.sessions, self.item) == 5
+        started = [
+            wf async for wf in self.client.list_workflows(f"TaskQueue = '{self.task_queue}'")
+        ]
+        assert started == []
 
 
 async def order_count(sessions: SessionFactory) -> int:
@@ -77,31 +88,28 @@ async def order_count(sessions: SessionFactory) -> int:
         return int(await session.scalar(select(func.count()).select_from(Order)) or 0)
 
 
-@pytest.mark.parametrize(("case", "body", "status", "message"), CASES, ids=[c[0] for c in CASES])
-async def test_bad_order_is_rejected(
-    http: httpx.AsyncClient,
-    sessions: SessionFactory,
-    client: Client,
-    task_queue: str,
-    item_prefix: str,
-    case: str,
-    body: Any,
-    status: int,
-    message: str,
-) -> None:
+@pytest.fixture
+async def watched(
+    sessions: SessionFactory, client: Client, task_queue: str, item_prefix: str
+) -> Watched:
     item = f"{item_prefix}-x"
     await stock_items(sessions, **{item: 5})
-    before = await order_count(sessions)
+    return Watched(item, sessions, client, task_queue, await order_count(sessions))
 
+
+@pytest.mark.parametrize(("case", "body", "status", "message"), CASES, ids=[c[0] for c in CASES])
+async def test_bad_order_is_rejected(
+    http: httpx.AsyncClient, watched: Watched, case: str, body: Any, status: int, message: str
+) -> None:
     response = await http.post(
-        "/orders", content=fill(body, item), headers={"content-type": "application/json"}
+        "/orders", content=fill(body, watched.item), headers={"content-type": "application/json"}
     )
 
     assert response.status_code == status, response.text
     detail = response.json()["detail"]
     assert any(message in error["msg"] for error in detail), detail
     assert all(error["loc"][0] == "body" for error in detail), "the error names the field"
-    await assert_nothing_written(sessions, client, task_queue, item, before)
+    await watched.assert_nothing_written()
 
 
 async def test_error_names_the_line(http: httpx.AsyncClient, item_prefix: str) -> None:
@@ -121,39 +129,26 @@ async def test_error_names_the_line(http: httpx.AsyncClient, item_prefix: str) -
 )
 async def test_non_json_is_rejected(
     http: httpx.AsyncClient,
-    sessions: SessionFactory,
-    client: Client,
-    task_queue: str,
-    item_prefix: str,
+    watched: Watched,
     content: bytes,
     content_type: str,
     status: int,
     message: str,
 ) -> None:
-    item = f"{item_prefix}-x"
-    await stock_items(sessions, **{item: 5})
-    before = await order_count(sessions)
     headers = {"content-type": content_type} if content_type else {}
 
     response = await http.post("/orders", content=content, headers=headers)
 
     assert response.status_code == status, response.text
     assert message in json.dumps(response.json())
-    await assert_nothing_written(sessions, client, task_queue, item, before)
+    await watched.assert_nothing_written()
 
 
-async def test_body_over_one_mib_is_413(
-    http: httpx.AsyncClient,
-    sessions: SessionFactory,
-    client: Client,
-    task_queue: str,
-    item_prefix: str,
-) -> None:
-    item = f"{item_prefix}-x"
-    await stock_items(sessions, **{item: 5})
-    before = await order_count(sessions)
+async def test_body_over_one_mib_is_413(http: httpx.AsyncClient, watched: Watched) -> None:
     padding = "x" * (1024 * 1024)
-    body = json.dumps({"order": [{"item_id": item, "quantity": 1}], "pad": padding}).encode()
+    body = json.dumps(
+        {"order": [{"item_id": watched.item, "quantity": 1}], "pad": padding}
+    ).encode()
 
     declared = await http.post(
         "/orders", content=body, headers={"content-type": "application/json"}
@@ -170,7 +165,7 @@ async def test_body_over_one_mib_is_413(
     for response in (declared, streamed):
         assert response.status_code == 413
         assert "larger than the limit of 1048576 bytes" in response.json()["detail"]
-    await assert_nothing_written(sessions, client, task_queue, item, before)
+    await watched.assert_nothing_written()
 
 
 async def test_bad_store_item_is_rejected(http: httpx.AsyncClient, item_prefix: str) -> None:
