@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.gateway import TemporalUnavailable
+from api.starts import IdempotencyConflict
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ def unprocessable(loc: Sequence[str | int], msg: str, kind: str = "value_error")
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     return JSONResponse(status_code=422, content={"detail": field_errors(exc.errors())})
+
+
+async def _conflict(_: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(status_code=409, content={"detail": str(exc)})
 
 
 async def _temporal_down(_: Request, exc: Exception) -> JSONResponse:
@@ -70,6 +75,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(IdempotencyConflict, _conflict)
     app.add_exception_handler(TemporalUnavailable, _temporal_down)
     app.add_exception_handler(RPCError, _temporal_rpc)
     app.add_exception_handler(OperationalError, _database_down)

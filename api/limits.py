@@ -16,21 +16,29 @@ def is_json(content_type: str) -> bool:
     )
 
 
+def _too_large(limit: int) -> str:
+    return f"request body is larger than the limit of {limit} bytes"
+
+
 class BodyLimits:
     """Pure ASGI middleware: reads a bounded body once and hands it on unchanged."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"].rstrip("/"), self.max_body_bytes)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(send, 413, self._too_large())
+        if declared.isdigit() and int(declared) > limit:
+            await self._reject(send, 413, _too_large(limit))
             return
         body = bytearray()
         while True:
@@ -38,8 +46,8 @@ class BodyLimits:
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                await self._reject(send, 413, self._too_large())
+            if len(body) > limit:
+                await self._reject(send, 413, _too_large(limit))
                 return
             if not message.get("more_body", False):
                 break
@@ -59,9 +67,6 @@ class BodyLimits:
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
         await self.app(scope, replay, send)
-
-    def _too_large(self) -> str:
-        return f"request body is larger than the limit of {self.max_body_bytes} bytes"
 
     @staticmethod
     async def _reject(send: Send, status: int, detail: str) -> None:

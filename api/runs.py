@@ -52,7 +52,9 @@ class _Step:
     closed_at: datetime | None = None
 
 
-async def describe_run(client: Client, settings: Settings, workflow_id: str) -> RunDetail | None:
+async def describe_run(
+    client: Client, settings: Settings, workflow_id: str, *, with_steps: bool = True
+) -> RunDetail | None:
     """Everything a person needs to see about a run, or None for an unknown id."""
     handle = client.get_workflow_handle(workflow_id)
     try:
@@ -61,7 +63,6 @@ async def describe_run(client: Client, settings: Settings, workflow_id: str) -> 
         if err.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
-    history = await handle.fetch_history()
     detail = RunDetail(
         workflow_id=workflow_id,
         run_id=description.run_id,
@@ -75,6 +76,9 @@ async def describe_run(client: Client, settings: Settings, workflow_id: str) -> 
         steps=[],
         ui_url=settings.run_ui_url(workflow_id, description.run_id),
     )
+    if not with_steps:
+        return detail
+    history = await handle.fetch_history()
     steps: dict[int, _Step] = {}
     for event in history.events:
         _apply(event, detail, steps)

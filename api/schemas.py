@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, RootModel
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+)
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 1_000_000
@@ -139,3 +149,74 @@ class HealthOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: Any
+
+
+class PaymentOrderIn(StrictModel):
+    """Shape and types only: whether the amount is acceptable is the workflow's business."""
+
+    order_id: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX)
+    ]
+    amount: Decimal = Field(
+        allow_inf_nan=False,
+        max_digits=12,
+        decimal_places=2,
+        examples=["19.99"],
+        description="a finite decimal with at most 2 places, as a string or a number",
+    )
+
+
+class PaymentIn(StrictModel):
+    order: PaymentOrderIn
+
+
+class PaymentAccepted(RunRef):
+    order_id: str
+
+
+class WebhookAccepted(RunRef):
+    status: str = Field(examples=["webhook submitted"])
+
+
+class WebhookProcessed(RunRef):
+    status: str = Field(examples=["webhook processed"])
+    result: dict[str, Any]
+
+
+class WebhookFailed(BaseModel):
+    status: str = Field(examples=["webhook failed"])
+    detail: str
+
+
+class WorkflowType(StrEnum):
+    CREATE_ORDER = "CreateOrderWorkflow"
+    PROCESS_ORDER = "ProcessOrderWorkflow"
+    WEBHOOK = "WebhookWorkflow"
+
+
+class RunStatus(StrEnum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    TERMINATED = "TERMINATED"
+    TIMED_OUT = "TIMED_OUT"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+
+
+class RunSummary(BaseModel):
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    started_at: datetime | None
+    closed_at: datetime | None
+    status_url: str
+    ui_url: str
+
+
+class CancelAccepted(BaseModel):
+    workflow_id: str
+    run_id: str
+    status: str = Field(examples=["CANCEL_REQUESTED"])
+    status_url: str

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -10,11 +12,13 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ID_LENGTH = 64
@@ -99,3 +103,39 @@ class StockLedgerEntry(Base):
     stock_after: Mapped[int | None] = mapped_column(Integer)
     reserved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Payment(Base):
+    """One row per charged order: the unique key that stops a second charge."""
+
+    __tablename__ = "payments"
+
+    order_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(ID_LENGTH), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    charged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderRecord(Base):
+    """The Record step's row: the processed order, as the seed saves it."""
+
+    __tablename__ = "order_records"
+
+    order_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    payment_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class WebhookEvent(Base):
+    """A received webhook payload, one row per run."""
+
+    __tablename__ = "webhook_events"
+
+    workflow_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
@@ -44,6 +45,19 @@ class Settings(BaseSettings):
         default=None, validation_alias="STATEWRIGHT_TEMPORAL_UI_URL"
     )
     max_body_bytes: int = Field(default=MIB, validation_alias="STATEWRIGHT_MAX_BODY_BYTES")
+    webhook_max_body_bytes: int = Field(
+        default=256 * KIB, validation_alias="STATEWRIGHT_WEBHOOK_MAX_BODY_BYTES"
+    )
+    webhook_wait_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="STATEWRIGHT_WEBHOOK_WAIT_SECONDS"
+    )
+    # The simulated payment provider (the one external party, faked by design).
+    payment_decline_above: Decimal = Field(
+        default=Decimal("1000.00"), validation_alias="STATEWRIGHT_PAYMENT_DECLINE_ABOVE"
+    )
+    payment_transient_failures: int = Field(
+        default=0, ge=0, validation_alias="STATEWRIGHT_PAYMENT_TRANSIENT_FAILURES"
+    )
     db_pool_size: int = Field(default=10, validation_alias="STATEWRIGHT_DB_POOL_SIZE")
 
     @field_validator("database_url")

@@ -8,6 +8,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.payment_provider import SimulatedPaymentProvider
 from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import start_postgres, temporal_binary
@@ -86,11 +88,16 @@ def settings(database_url: str, client: Client, task_queue: str) -> Settings:
 
 
 @pytest.fixture
+def provider() -> SimulatedPaymentProvider:
+    return SimulatedPaymentProvider(decline_above=Decimal("1000.00"))
+
+
+@pytest.fixture
 async def worker(
-    client: Client, task_queue: str, sessions: SessionFactory
+    client: Client, task_queue: str, sessions: SessionFactory, provider: SimulatedPaymentProvider
 ) -> AsyncIterator[Worker]:
     """The production worker (every workflow and activity) on this test's task queue."""
-    async with build_worker(client, task_queue, sessions) as running:
+    async with build_worker(client, task_queue, sessions, provider) as running:
         yield running
 
 

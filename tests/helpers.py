@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from activities.payment_provider import PaymentProvider, SimulatedPaymentProvider
 from core.db import SessionFactory
 from core.models import Order, StockLedgerEntry, StoreItem
 from core.stock import set_stock
@@ -57,11 +59,18 @@ def activity_name(fn: Callable[..., Any]) -> str:
 
 
 def worker_with(
-    client: Client, task_queue: str, sessions: SessionFactory, *overrides: Callable[..., Any]
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    *overrides: Callable[..., Any],
+    provider: PaymentProvider | None = None,
 ) -> Worker:
     """The production worker, with some activities replaced by test doubles of the same name."""
+    provider = provider or SimulatedPaymentProvider(decline_above=Decimal("1000.00"))
     replaced = {activity_name(fn): fn for fn in overrides}
-    activities = [replaced.get(activity_name(fn), fn) for fn in build_activities(sessions)]
+    activities = [
+        replaced.get(activity_name(fn), fn) for fn in build_activities(sessions, provider)
+    ]
     return Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities)
 
 

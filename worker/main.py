@@ -10,6 +10,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.payment_provider import PaymentProvider, SimulatedPaymentProvider
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.settings import Settings
 from core.temporal import connect_patiently
@@ -18,13 +19,15 @@ from worker.registry import WORKFLOWS, build_activities
 log = logging.getLogger(__name__)
 
 
-def build_worker(client: Client, task_queue: str, sessions: SessionFactory) -> Worker:
+def build_worker(
+    client: Client, task_queue: str, sessions: SessionFactory, provider: PaymentProvider
+) -> Worker:
     """A worker for every Statewright workflow and activity on `task_queue`."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(sessions),
+        activities=build_activities(sessions, provider),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -34,7 +37,11 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     try:
         client = await connect_patiently(settings)
-        worker = build_worker(client, settings.task_queue, create_session_factory(engine))
+        provider = SimulatedPaymentProvider(
+            settings.payment_decline_above, settings.payment_transient_failures
+        )
+        sessions = create_session_factory(engine)
+        worker = build_worker(client, settings.task_queue, sessions, provider)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -7,16 +7,25 @@ from typing import Any
 
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
+from activities.payment_provider import PaymentProvider
+from activities.payments import PaymentActivities
+from activities.webhooks import WebhookActivities
 from core.db import SessionFactory
 from workflows.orders import CreateOrderWorkflow
+from workflows.payments import ProcessOrderWorkflow
+from workflows.webhooks import WebhookWorkflow
 
-WORKFLOWS: Sequence[type] = (CreateOrderWorkflow,)
+WORKFLOWS: Sequence[type] = (CreateOrderWorkflow, ProcessOrderWorkflow, WebhookWorkflow)
 
 
-def build_activities(sessions: SessionFactory) -> list[Callable[..., Any]]:
+def build_activities(
+    sessions: SessionFactory, provider: PaymentProvider
+) -> list[Callable[..., Any]]:
     """Every activity, bound to the dependencies it needs."""
     inventory = InventoryActivities(sessions)
     orders = OrderActivities(sessions)
+    payments = PaymentActivities(sessions, provider)
+    webhooks = WebhookActivities(sessions)
     return [
         inventory.check_stock,
         inventory.reserve_stock,
@@ -24,4 +33,8 @@ def build_activities(sessions: SessionFactory) -> list[Callable[..., Any]]:
         orders.create_order,
         orders.complete_order,
         orders.fail_order,
+        payments.validate_order,
+        payments.charge_payment,
+        payments.record_order,
+        webhooks.store_webhook,
     ]

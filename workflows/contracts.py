@@ -6,7 +6,9 @@ renamed or removed without a `workflow.patched()` plan.
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -15,6 +17,14 @@ LedgerState = Literal["reserved", "released"]
 
 NOT_IN_STOCK = "NotInStock"
 """Error type of a failed stock check or a lost decrement race; never retried."""
+INVALID_ORDER = "InvalidOrder"
+"""Error type of an order that fails the business check (amount > 0); never retried."""
+PAYMENT_DECLINED = "PaymentDeclined"
+"""Error type of a charge the provider refused; never retried."""
+PAYMENT_CONFLICT = "PaymentConflict"
+"""Error type of a second charge for an order at a different amount; never retried."""
+PROVIDER_UNAVAILABLE = "ProviderUnavailable"
+"""Error type of a transient provider failure; retried with backoff."""
 
 
 def order_workflow_id(order_id: str) -> str:
@@ -75,3 +85,52 @@ class FailOrderInput(BaseModel):
 class OrderRecord(BaseModel):
     order_id: str
     status: OrderStatus
+
+
+# Order processing (seed 002): Validate, then Charge, then Record. Each step returns the
+# order it was given with its own fields added, as the seed's Lambdas do.
+
+
+class PaymentOrder(BaseModel):
+    order_id: str
+    amount: Decimal
+
+
+class PaymentInput(BaseModel):
+    order: PaymentOrder
+
+
+class ValidatedOrder(PaymentOrder):
+    validated: bool
+
+
+class ChargedOrder(ValidatedOrder):
+    payment_id: str
+    charged: bool
+
+
+class ProcessedOrder(ChargedOrder):
+    recorded_at: datetime
+
+
+class RecordRequest(BaseModel):
+    order: ChargedOrder
+    workflow_id: str
+
+
+# Webhook intake (seed 003).
+
+
+class WebhookInput(BaseModel):
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+class StoreWebhookRequest(WebhookInput):
+    workflow_id: str
+
+
+class WebhookResult(BaseModel):
+    workflow_id: str
+    received_at: datetime
+    stored: bool

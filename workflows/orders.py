@@ -7,11 +7,9 @@ race is compensated: what was taken is given back and the order is marked failed
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.concurrency import all_or_cancel
@@ -26,21 +24,11 @@ with workflow.unsafe.imports_passed_through():
         StockCheck,
         StockRequest,
     )
+    from workflows.failures import run_failure
+    from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
 
-STEP_TIMEOUT = timedelta(seconds=30)
-# A short database step: retry transient faults a few times, never a business error.
-STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=10),
-    maximum_attempts=5,
-    non_retryable_error_types=[NOT_IN_STOCK],
-)
-# Compensation must happen however long the database is away: retry without a limit.
-COMPENSATION_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=0,
-)
+STEP_RETRY = step_retry(NOT_IN_STOCK)
+COMPENSATION_RETRY = UNLIMITED_RETRY
 
 
 @workflow.defn(name="CreateOrderWorkflow")
@@ -65,7 +53,7 @@ class CreateOrderWorkflow:
                 for request in requests
             )
         except ActivityError as err:
-            raise _business_failure(err) from err
+            raise run_failure(err, [NOT_IN_STOCK]) from err
 
         create = workflow.execute_activity(
             "create_order",
@@ -87,7 +75,7 @@ class CreateOrderWorkflow:
         try:
             await all_or_cancel([create, *reserves])
         except ActivityError as err:
-            failure = _business_failure(err)
+            failure = run_failure(err, [NOT_IN_STOCK])
             await self._compensate(order, requests, failure.message)
             raise failure from err
         except asyncio.CancelledError:
@@ -126,15 +114,3 @@ class CreateOrderWorkflow:
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=COMPENSATION_RETRY,
         )
-
-
-def _business_failure(err: ActivityError) -> ApplicationError:
-    """The run's failure: the activity's own message when it was a business error."""
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type == NOT_IN_STOCK:
-        return ApplicationError(
-            cause.message, *cause.details, type=NOT_IN_STOCK, non_retryable=True
-        )
-    return ApplicationError(
-        f"order step failed: {cause or err}", type="OrderStepFailed", non_retryable=True
-    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
@@ -21,6 +19,7 @@ from api.schemas import (
     OrderOut,
     SeedCartIn,
 )
+from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from core.models import Order, StoreItem
 from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
 from workflows.orders import CreateOrderWorkflow
@@ -36,10 +35,14 @@ START_RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.post("/orders", status_code=202, response_model=OrderAccepted, responses=START_RESPONSES)
 async def create_order(
-    body: OrderIn, session: SessionDep, client: ClientDep, settings: SettingsDep
-) -> OrderAccepted | JSONResponse:
+    body: OrderIn,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
     """Start a `CreateOrderWorkflow` run for the cart and answer at once."""
-    return await _start(body.order, ("body", "order"), session, client, settings)
+    return await _start(body.order, ("body", "order"), session, client, settings, key)
 
 
 @router.post(
@@ -50,9 +53,13 @@ async def create_order(
     summary="Seed route: the body is a bare array of `{itemId, quantity}`",
 )
 async def create_order_seed(
-    body: SeedCartIn, session: SessionDep, client: ClientDep, settings: SettingsDep
-) -> OrderAccepted | JSONResponse:
-    return await _start(body.root, ("body",), session, client, settings)
+    body: SeedCartIn,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    return await _start(body.root, ("body",), session, client, settings, key)
 
 
 async def _start(
@@ -61,7 +68,8 @@ async def _start(
     session: SessionDep,
     client: ClientDep,
     settings: SettingsDep,
-) -> OrderAccepted | JSONResponse:
+    key: str | None,
+) -> JSONResponse:
     item_ids = [line.item_id for line in lines]
     known = set(
         await session.scalars(select(StoreItem.item_id).where(StoreItem.item_id.in_(item_ids)))
@@ -72,24 +80,19 @@ async def _start(
     # The session only read; hand its connection back before the slower Temporal call.
     await session.close()
 
-    order_id = uuid.uuid4().hex
-    workflow_id = order_workflow_id(order_id)
-    handle = await client.start_workflow(
+    # Both order routes share one key space: the same cart under the same key is one order.
+    order_id = run_key("orders", key)
+    cart = [OrderLine(item_id=line.item_id, quantity=line.quantity) for line in lines]
+    started = await start_run(
+        client,
         CreateOrderWorkflow.run,
-        CreateOrderInput(
-            order_id=order_id,
-            lines=[OrderLine(item_id=line.item_id, quantity=line.quantity) for line in lines],
-        ),
-        id=workflow_id,
+        CreateOrderInput(order_id=order_id, lines=cart),
+        workflow_id=order_workflow_id(order_id),
         task_queue=settings.task_queue,
+        key=key,
+        request=[line.model_dump() for line in cart],
     )
-    return OrderAccepted(
-        order_id=order_id,
-        workflow_id=workflow_id,
-        run_id=handle.first_execution_run_id or handle.result_run_id,
-        status_url=f"/runs/{workflow_id}",
-        ui_url=settings.run_ui_url(workflow_id, handle.first_execution_run_id),
-    )
+    return accepted({"order_id": order_id, **run_ref(settings, started)}, started)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut, responses={404: {"model": ErrorOut}})

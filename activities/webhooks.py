@@ -1,0 +1,37 @@
+"""Store a received webhook payload (seed 003 only logged it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from temporalio import activity
+
+from core.db import SessionFactory
+from core.models import WebhookEvent
+from workflows.contracts import StoreWebhookRequest, WebhookResult
+
+
+class WebhookActivities:
+    def __init__(self, sessions: SessionFactory) -> None:
+        self._sessions = sessions
+
+    @activity.defn(name="store_webhook")
+    async def store_webhook(self, request: StoreWebhookRequest) -> WebhookResult:
+        """One row per run, keyed by workflow id, so a retry stores nothing twice."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                insert(WebhookEvent)
+                .values(
+                    workflow_id=request.workflow_id,
+                    payload=request.payload,
+                    received_at=request.received_at,
+                )
+                .on_conflict_do_nothing()
+            )
+            received_at = await session.scalar(
+                select(WebhookEvent.received_at).where(
+                    WebhookEvent.workflow_id == request.workflow_id
+                )
+            )
+        assert received_at is not None
+        return WebhookResult(workflow_id=request.workflow_id, received_at=received_at, stored=True)
