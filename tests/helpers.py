@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
@@ -86,3 +88,18 @@ async def start_order(
         CreateOrderWorkflow.run, order, id=order_workflow_id(order_id), task_queue=task_queue
     )
     return order_id, handle
+
+
+async def wait_for_run(http: httpx.AsyncClient, workflow_id: str) -> dict[str, Any]:
+    """Poll `GET /runs/{id}` until the run has closed; return what it says."""
+    for _ in range(300):
+        run: dict[str, Any] = (await http.get(f"/runs/{workflow_id}")).json()
+        if run["status"] != "RUNNING":
+            return run
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"run {workflow_id} still running")
+
+
+def step(run: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(s for s in run["steps"] if s["name"] == name)
+    return found

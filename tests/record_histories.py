@@ -1,9 +1,10 @@
-"""Re-record the replay histories in tests/histories/.
+"""Record the replay histories in tests/histories/.
 
-    .venv/bin/python -m tests.record_histories
+    .venv/bin/python -m tests.record_histories            # record the missing ones
+    .venv/bin/python -m tests.record_histories NAME ...   # record these again
 
-Only for a new workflow or a new branch. Never re-record to silence a failing replay test:
-a failing replay means the change needs `workflow.patched()`.
+Record for a new workflow or a new branch. Never re-record to silence a failing replay
+test: a failing replay means the change needs `workflow.patched()`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +26,21 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.inventory import InventoryActivities
+from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import start_postgres, temporal_binary
 from core.migrate import upgrade
 from core.temporal import DATA_CONVERTER
 from tests.helpers import start_order, stock_items, worker_with
-from workflows.contracts import LedgerResult, StockRequest
+from workflows.contracts import (
+    LedgerResult,
+    PaymentInput,
+    PaymentOrder,
+    StockRequest,
+    WebhookInput,
+)
+from workflows.payments import ProcessOrderWorkflow
+from workflows.webhooks import WebhookWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 Scenario = Callable[[Client, str, SessionFactory], Awaitable[WorkflowHandle[Any, Any]]]
@@ -65,10 +78,66 @@ async def order_compensated(client: Client, queue: str, sessions: SessionFactory
     return handle
 
 
+async def order_canceled(client: Client, queue: str, sessions: SessionFactory) -> Any:
+    """Cancelled while a decrement hangs: the compensation runs, then the run is CANCELED."""
+    await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
+    inventory = InventoryActivities(sessions)
+    reached, may_go = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="reserve_stock")
+    async def slow_on_b(request: StockRequest) -> LedgerResult:
+        if request.item_id == "rec-b":
+            reached.set()
+            await may_go.wait()
+        return await inventory.reserve_stock(request)
+
+    async with worker_with(client, queue, sessions, slow_on_b):
+        _, handle = await start_order(client, queue, **{"rec-a": 2, "rec-b": 1})
+        await reached.wait()
+        await handle.cancel()
+        await _settle(handle)
+        may_go.set()
+    return handle
+
+
+def _payment(amount: str, transient_failures: int = 0) -> Scenario:
+    async def scenario(client: Client, queue: str, sessions: SessionFactory) -> Any:
+        provider = SimulatedPaymentProvider(Decimal("1000.00"), transient_failures)
+        async with worker_with(client, queue, sessions, provider=provider):
+            handle = await client.start_workflow(
+                ProcessOrderWorkflow.run,
+                PaymentInput(order=PaymentOrder(order_id=f"rec-{uuid.uuid4().hex}", amount=amount)),
+                id=f"payment-{uuid.uuid4().hex}",
+                task_queue=queue,
+            )
+            await _settle(handle)
+        return handle
+
+    return scenario
+
+
+async def webhook_stored(client: Client, queue: str, sessions: SessionFactory) -> Any:
+    async with worker_with(client, queue, sessions):
+        handle = await client.start_workflow(
+            WebhookWorkflow.run,
+            WebhookInput(payload={"event": "recorded"}, received_at=datetime.now(UTC)),
+            id=f"webhook-{uuid.uuid4().hex}",
+            task_queue=queue,
+        )
+        await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "order_completed": order_completed,
     "order_not_in_stock": order_not_in_stock,
     "order_compensated": order_compensated,
+    "order_canceled": order_canceled,
+    "payment_completed": _payment("19.99"),
+    "payment_invalid_amount": _payment("0"),
+    "payment_declined": _payment("1000.01"),
+    "payment_retried": _payment("5.00", transient_failures=2),
+    "webhook_stored": webhook_stored,
 }
 
 
@@ -77,8 +146,15 @@ async def _settle(handle: WorkflowHandle[Any, Any]) -> None:
         await handle.result()
 
 
-async def record() -> None:
+async def record(names: list[str]) -> None:
     HISTORIES.mkdir(exist_ok=True)
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"no such scenario: {sorted(unknown)}; known: {sorted(SCENARIOS)}")
+    wanted = names or [n for n in SCENARIOS if not (HISTORIES / f"{n}.json").exists()]
+    if not wanted:
+        print("every scenario has a history; name one to record it again")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         pg = start_postgres(Path(tmp) / "pg")
         upgrade(pg.url)
@@ -88,8 +164,8 @@ async def record() -> None:
         )
         try:
             sessions = create_session_factory(engine)
-            for name, scenario in SCENARIOS.items():
-                handle = await scenario(env.client, f"record-{uuid.uuid4().hex}", sessions)
+            for name in wanted:
+                handle = await SCENARIOS[name](env.client, f"record-{uuid.uuid4().hex}", sessions)
                 history = await handle.fetch_history()
                 path = HISTORIES / f"{name}.json"
                 path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
@@ -101,4 +177,4 @@ async def record() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(sys.argv[1:]))

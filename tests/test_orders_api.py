@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 
 from core.db import SessionFactory
-from tests.helpers import stock_of
+from tests.helpers import stock_of, wait_for_run
 from tests.invariants import assert_stock_invariants
-
-
-async def wait_for_run(http: httpx.AsyncClient, workflow_id: str) -> dict[str, Any]:
-    for _ in range(300):
-        run: dict[str, Any] = (await http.get(f"/runs/{workflow_id}")).json()
-        if run["status"] != "RUNNING":
-            return run
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"run {workflow_id} still running")
 
 
 async def test_order_walkthrough(

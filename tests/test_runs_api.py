@@ -1,0 +1,170 @@
+"""The runs API for every workflow: list with filters, cancel, and idempotent starts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.inventory import InventoryActivities
+from api.schemas import WorkflowType
+from core.db import SessionFactory
+from tests.helpers import (
+    order_status,
+    stock_items,
+    stock_of,
+    wait_for_run,
+    worker_with,
+)
+from tests.invariants import assert_stock_invariants
+from worker.registry import WORKFLOWS
+from workflows.contracts import LedgerResult, StockRequest
+
+
+def test_every_registered_workflow_can_be_filtered_on() -> None:
+    registered = {wf.__temporal_workflow_definition.name for wf in WORKFLOWS}  # type: ignore[attr-defined]
+    assert registered == {member.value for member in WorkflowType}
+
+
+async def test_list_filters_and_newest_first(
+    http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
+) -> None:
+    item = f"{item_prefix}-l"
+    await stock_items(sessions, **{item: 5})
+    order = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 1}]})
+    await wait_for_run(http, order.json()["workflow_id"])
+    payment = await http.post("/payments", json={"order": {"order_id": "o-l", "amount": "0"}})
+    await wait_for_run(http, payment.json()["workflow_id"])
+    hook = await http.post("/webhooks", json={"n": 1})
+    await wait_for_run(http, hook.json()["workflow_id"])
+
+    async def ids(**params: str) -> list[str]:
+        response = await http.get("/runs", params=params)
+        assert response.status_code == 200, response.text
+        return [run["workflow_id"] for run in response.json()]
+
+    started = [order.json(), payment.json(), hook.json()]
+    assert await ids() == [ref["workflow_id"] for ref in reversed(started)]
+    assert await ids(workflow_type="WebhookWorkflow") == [hook.json()["workflow_id"]]
+    assert await ids(status="FAILED") == [payment.json()["workflow_id"]]
+    assert await ids(status="COMPLETED", workflow_type="CreateOrderWorkflow") == [
+        order.json()["workflow_id"]
+    ]
+    assert await ids(status="RUNNING") == []
+    assert await ids(limit="1") == [hook.json()["workflow_id"]]
+    run = (await http.get("/runs", params={"limit": "1"})).json()[0]
+    assert run["workflow_type"] == "WebhookWorkflow" and run["status"] == "COMPLETED"
+    for bad in ({"workflow_type": "Nope"}, {"status": "running"}, {"limit": "0"}):
+        assert (await http.get("/runs", params=bad)).status_code == 422
+
+
+async def test_cancel_a_running_run_then_404_and_409(
+    http: httpx.AsyncClient,
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    item_prefix: str,
+) -> None:
+    item = f"{item_prefix}-c"
+    await stock_items(sessions, **{item: 5})
+    # No worker yet: the run waits on its first task, so it is certainly still running.
+    started = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 1}]})
+    workflow_id = started.json()["workflow_id"]
+
+    cancel = await http.post(f"/runs/{workflow_id}/cancel")
+    assert cancel.status_code == 202
+    assert cancel.json()["status"] == "CANCEL_REQUESTED"
+    async with worker_with(client, task_queue, sessions):
+        run = await wait_for_run(http, workflow_id)
+
+    assert run["status"] == "CANCELED"
+    assert await stock_of(sessions, item) == 5
+    again = await http.post(f"/runs/{workflow_id}/cancel")
+    assert again.status_code == 409
+    assert "already CANCELED" in again.json()["detail"]
+    assert (await http.post("/runs/no-such-run/cancel")).status_code == 404
+
+
+async def test_cancel_while_stock_is_held_gives_it_back(
+    http: httpx.AsyncClient,
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    item_prefix: str,
+) -> None:
+    """Line a is taken; line b's decrement hangs; the run is cancelled. The compensation gives
+    a back, and b's decrement, landing after it, takes nothing."""
+    a, b = f"{item_prefix}-a", f"{item_prefix}-b"
+    await stock_items(sessions, **{a: 5, b: 5})
+    inventory = InventoryActivities(sessions)
+    b_reached, b_may_go = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="reserve_stock")
+    async def slow_on_b(request: StockRequest) -> LedgerResult:
+        if request.item_id == b:
+            b_reached.set()
+            await b_may_go.wait()
+        return await inventory.reserve_stock(request)
+
+    async with worker_with(client, task_queue, sessions, slow_on_b):
+        started = await http.post(
+            "/orders",
+            json={"order": [{"item_id": a, "quantity": 2}, {"item_id": b, "quantity": 3}]},
+        )
+        order_id, workflow_id = started.json()["order_id"], started.json()["workflow_id"]
+        await asyncio.wait_for(b_reached.wait(), 30)
+        assert (await http.post(f"/runs/{workflow_id}/cancel")).status_code == 202
+        run = await wait_for_run(http, workflow_id)
+        b_may_go.set()  # the cancelled decrement now runs, late
+        await asyncio.sleep(0.5)
+
+    assert run["status"] == "CANCELED"
+    assert await order_status(sessions, order_id) == "FAILED"
+    assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (5, 5)
+    await assert_stock_invariants(sessions, [a, b])
+
+
+async def test_idempotent_order_start(
+    http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
+) -> None:
+    item = f"{item_prefix}-i"
+    await stock_items(sessions, **{item: 5})
+    cart = [{"item_id": item, "quantity": 2}]
+    headers = {"Idempotency-Key": f"cart-{item_prefix}"}
+
+    first = await http.post("/orders", json={"order": cart}, headers=headers)
+    await wait_for_run(http, first.json()["workflow_id"])
+    repeat = await http.post("/orders", json={"order": cart}, headers=headers)
+    seed_repeat = await http.post(
+        "/create-order", json=[{"itemId": item, "quantity": 2}], headers=headers
+    )
+    changed = await http.post(
+        "/orders", json={"order": [{"item_id": item, "quantity": 3}]}, headers=headers
+    )
+
+    assert first.status_code == repeat.status_code == seed_repeat.status_code == 202
+    assert repeat.json() == first.json() == seed_repeat.json()
+    assert changed.status_code == 409
+    assert await stock_of(sessions, item) == 3, "the order was applied once"
+    bad_key = await http.post("/orders", json={"order": cart}, headers={"Idempotency-Key": "a b"})
+    assert bad_key.status_code == 422
+    assert bad_key.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+async def test_idempotent_payment_start(
+    http: httpx.AsyncClient, worker: object, provider: object
+) -> None:
+    body = {"order": {"order_id": "o-idem", "amount": "3.50"}}
+    headers = {"Idempotency-Key": "pay-o-idem-1"}
+    first = await http.post("/payments", json=body, headers=headers)
+    await wait_for_run(http, first.json()["workflow_id"])
+    repeat = await http.post("/payments", json=body, headers=headers)
+    changed = await http.post(
+        "/payments", json={"order": {"order_id": "o-idem", "amount": "3.51"}}, headers=headers
+    )
+
+    assert repeat.json() == first.json()
+    assert repeat.headers["Idempotent-Replayed"] == "true"
+    assert changed.status_code == 409
