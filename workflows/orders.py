@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from workflows.concurrency import all_or_cancel
@@ -53,6 +53,8 @@ class CreateOrderWorkflow:
                 for request in requests
             )
         except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise  # cancelled before anything was written: nothing to undo
             raise run_failure(err, [NOT_IN_STOCK]) from err
 
         create = workflow.execute_activity(
@@ -74,14 +76,17 @@ class CreateOrderWorkflow:
         ]
         try:
             await all_or_cancel([create, *reserves])
-        except ActivityError as err:
+        except (ActivityError, asyncio.CancelledError) as err:
+            # A run cancel reaches us either way, depending on whether an activity's
+            # cancellation or the run's own arrives first.
+            if is_cancelled_exception(err):
+                # A cancelled run must not keep stock it took; it still ends CANCELED.
+                await self._compensate(order, requests, "order run was canceled")
+                raise
+            assert isinstance(err, ActivityError)
             failure = run_failure(err, [NOT_IN_STOCK])
             await self._compensate(order, requests, failure.message)
             raise failure from err
-        except asyncio.CancelledError:
-            # A cancelled run must not keep stock it took; the run still ends CANCELED.
-            await self._compensate(order, requests, "order run was canceled")
-            raise
 
         await workflow.execute_activity(
             "complete_order",

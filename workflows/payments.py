@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
@@ -45,6 +45,8 @@ class ProcessOrderWorkflow:
                 retry_policy=STEP_RETRY,
             )
         except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise  # nothing charged yet; the run ends CANCELED
             raise run_failure(err, BUSINESS_ERRORS) from err
         # Once money has moved, the record must be written, however long Postgres is away.
         processed: ProcessedOrder = await workflow.execute_activity(

@@ -27,9 +27,7 @@ from workflows.orders import CreateOrderWorkflow
 router = APIRouter(tags=["orders"])
 
 START_RESPONSES: dict[int | str, dict[str, object]] = {
-    413: {"model": ErrorOut},
-    415: {"model": ErrorOut},
-    503: {"model": ErrorOut},
+    code: {"model": ErrorOut} for code in (409, 413, 415, 503)
 }
 
 
