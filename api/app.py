@@ -12,7 +12,7 @@ from api import errors
 from api.deps import AppState
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
-from api.routes import health, orders, payments, runs, store, webhooks
+from api.routes import cases, health, orders, payments, runs, store, webhooks
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, store, orders, payments, webhooks, runs):
+    for module in (health, store, orders, payments, webhooks, cases, runs):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimits,

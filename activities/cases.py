@@ -1,0 +1,134 @@
+"""The support-case steps. Each writes the case and one status event, once per (run, step)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio import activity
+
+from core.db import SessionFactory
+from core.models import CaseEvent, SupportCase
+from workflows.contracts import CaseProgress, CaseStatus, CaseStep, case_workflow_id
+
+
+class CaseActivities:
+    """Holds the session factory and the random source that decides Work on Case.
+
+    The random source is injected, so a demo can be seeded and a test can script outcomes.
+    """
+
+    def __init__(self, sessions: SessionFactory, rng: random.Random) -> None:
+        self._sessions = sessions
+        self._rng = rng
+
+    @activity.defn(name="open_case")
+    async def open_case(self, step: CaseStep) -> CaseProgress:
+        return await self._record(step, "OPEN", f"Case {step.case_id}: opened...")
+
+    @activity.defn(name="assign_case")
+    async def assign_case(self, step: CaseStep) -> CaseProgress:
+        return await self._record(step, "ASSIGNED", step.message + "assigned...")
+
+    @activity.defn(name="work_on_case")
+    async def work_on_case(self, step: CaseStep) -> CaseProgress:
+        """Resolved or not, at random, as in the seed. A retry returns the first draw."""
+        done = await self._recorded(step)
+        if done is not None:
+            return done
+        resolved = self._rng.random() >= 0.5
+        if resolved:
+            return await self._record(step, "RESOLVED", step.message + "resolved...")
+        return await self._record(step, "UNRESOLVED", step.message + "unresolved...")
+
+    @activity.defn(name="close_case")
+    async def close_case(self, step: CaseStep) -> CaseProgress:
+        return await self._record(step, "CLOSED", step.message + "closed.")
+
+    @activity.defn(name="escalate_case")
+    async def escalate_case(self, step: CaseStep) -> CaseProgress:
+        """Escalate, keeping the error that sent us here when a step failed (SFN's Catch)."""
+        detail = {"error": step.error} if step.error else None
+        return await self._record(step, "ESCALATED", step.message + "escalating.", detail)
+
+    @activity.defn(name="resolve_case")
+    async def resolve_case(self, step: CaseStep) -> CaseProgress:
+        """Tier 2's resolution, as a person sent it."""
+        assert step.resolution is not None, "resolve_case needs tier 2's resolution"
+        message = f"{step.message} resolved by tier 2 ({step.resolution.agent})..."
+        return await self._record(step, "RESOLVED", message, step.resolution.model_dump())
+
+    @activity.defn(name="expire_case")
+    async def expire_case(self, step: CaseStep) -> CaseProgress:
+        return await self._record(step, "EXPIRED", step.message + " tier 2 deadline passed.")
+
+    async def _recorded(self, step: CaseStep) -> CaseProgress | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(CaseEvent.status, CaseEvent.message).where(
+                        CaseEvent.run_id == step.run_id, CaseEvent.step == step.step
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        return CaseProgress(case_id=step.case_id, status=row.status, message=row.message)
+
+    async def _record(
+        self,
+        step: CaseStep,
+        status: CaseStatus,
+        message: str,
+        detail: dict[str, Any] | None = None,
+    ) -> CaseProgress:
+        """Write the event and move the case, unless this (run, step) was written before; then
+        return what was written then, so a retry changes nothing."""
+        async with self._sessions.begin() as session:
+            await _ensure_case(session, step)
+            written = await session.scalar(
+                insert(CaseEvent)
+                .values(
+                    case_id=step.case_id,
+                    run_id=step.run_id,
+                    step=step.step,
+                    status=status,
+                    message=message,
+                    detail=detail,
+                )
+                .on_conflict_do_nothing()
+                .returning(CaseEvent.id)
+            )
+            if written is not None:
+                await session.execute(
+                    update(SupportCase)
+                    .where(SupportCase.case_id == step.case_id)
+                    .values(
+                        status=status,
+                        message=message,
+                        workflow_id=case_workflow_id(step.case_id),
+                        run_id=step.run_id,
+                        updated_at=func.now(),
+                    )
+                )
+                return CaseProgress(case_id=step.case_id, status=status, message=message)
+        earlier = await self._recorded(step)
+        assert earlier is not None
+        return earlier
+
+
+async def _ensure_case(session: AsyncSession, step: CaseStep) -> None:
+    await session.execute(
+        insert(SupportCase)
+        .values(
+            case_id=step.case_id,
+            status="OPEN",
+            message="",
+            workflow_id=case_workflow_id(step.case_id),
+            run_id=step.run_id,
+        )
+        .on_conflict_do_nothing()
+    )

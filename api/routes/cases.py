@@ -1,0 +1,204 @@
+"""Support cases (seed 004): open one, read it with its history, and resolve it at tier 2."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from api.deps import ClientDep, SessionDep, SettingsDep
+from api.errors import UNAVAILABLE_CODES
+from api.runs import describe_run
+from api.schemas import (
+    CaseAccepted,
+    CaseEventOut,
+    CaseIdPath,
+    CaseIn,
+    CaseOut,
+    ErrorOut,
+    ResolveAccepted,
+    ResolveIn,
+)
+from api.starts import (
+    FINGERPRINT,
+    IdempotencyConflict,
+    IdempotencyKey,
+    Started,
+    accepted,
+    fingerprint,
+    run_key,
+    run_ref,
+)
+from core.models import CaseEvent, SupportCase
+from workflows.cases import SupportCaseWorkflow
+from workflows.contracts import CaseInput, Tier2Resolution, case_workflow_id
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+KEY = "idempotency_key"
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=CaseAccepted,
+    responses={code: {"model": ErrorOut} for code in (409, 413, 415, 503)},
+)
+async def open_case(
+    body: CaseIn, client: ClientDep, settings: SettingsDep, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Start a `SupportCaseWorkflow`. A case has one run at a time; once that run has closed,
+    posting the case again works it again, and its history keeps both runs."""
+    case = CaseInput(
+        case_id=body.case_id,
+        on_unresolved=body.on_unresolved,
+        max_work_attempts=body.max_work_attempts or settings.case_max_work_attempts,
+        tier2_deadline_seconds=settings.tier2_deadline_seconds,
+    )
+    request = body.model_dump(mode="json")
+    key_id = run_key("cases", key) if key else None
+    if key_id is not None:
+        earlier = await _run_with_key(client, case.case_id, key_id, fingerprint(request))
+        if earlier is not None:
+            return accepted({"case_id": case.case_id, **run_ref(settings, earlier)}, earlier)
+    workflow_id = case_workflow_id(case.case_id)
+    memo = {KEY: key_id, FINGERPRINT: fingerprint(request)} if key_id else None
+    try:
+        handle = await client.start_workflow(
+            SupportCaseWorkflow.run, case, id=workflow_id, task_queue=settings.task_queue, memo=memo
+        )
+    except WorkflowAlreadyStartedError:
+        # Visibility may lag a start made a moment ago with this same key: look once more.
+        earlier = await _latest_with_key(client, workflow_id, key_id, fingerprint(request))
+        if earlier is not None:
+            return accepted({"case_id": case.case_id, **run_ref(settings, earlier)}, earlier)
+        raise HTTPException(
+            status_code=409,
+            detail=f"case {case.case_id!r} already has a run in progress: /runs/{workflow_id}",
+        ) from None
+    started = Started(workflow_id, handle.first_execution_run_id or "", replayed=False)
+    return accepted({"case_id": case.case_id, **run_ref(settings, started)}, started)
+
+
+async def _run_with_key(client: Client, case_id: str, key_id: str, print_: str) -> Started | None:
+    """An earlier run of this case started with this key, found through visibility."""
+    workflow_id = case_workflow_id(case_id)
+    async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        memo = await run.memo()
+        if memo.get(KEY) == key_id:
+            if memo.get(FINGERPRINT) != print_:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used with a different request body"
+                )
+            return Started(workflow_id, run.run_id, replayed=True)
+    return None
+
+
+async def _latest_with_key(
+    client: Client, workflow_id: str, key_id: str | None, print_: str
+) -> Started | None:
+    if key_id is None:
+        return None
+    latest = await client.get_workflow_handle(workflow_id).describe()
+    if await latest.memo_value(KEY, default=None) != key_id:
+        return None
+    if await latest.memo_value(FINGERPRINT, default=None) != print_:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used with a different request body"
+        )
+    return Started(workflow_id, latest.run_id, replayed=True)
+
+
+@router.get("/{case_id}", response_model=CaseOut, responses={404: {"model": ErrorOut}})
+async def get_case(case_id: CaseIdPath, session: SessionDep) -> CaseOut:
+    """The case as it stands, and every status change with its time, oldest first."""
+    case = await session.get(SupportCase, case_id)
+    if case is None:
+        raise HTTPException(status_code=404, detail=f"case {case_id!r} not found")
+    events = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+    )
+    return CaseOut(
+        case_id=case.case_id,
+        status=case.status,
+        message=case.message,
+        workflow_id=case.workflow_id,
+        run_id=case.run_id,
+        status_url=f"/runs/{case.workflow_id}",
+        created_at=case.created_at,
+        updated_at=case.updated_at,
+        history=[
+            CaseEventOut(
+                step=e.step,
+                status=e.status,
+                message=e.message,
+                detail=e.detail,
+                run_id=e.run_id,
+                at=e.created_at,
+            )
+            for e in events
+        ],
+    )
+
+
+@router.post(
+    "/{case_id}/resolve",
+    status_code=202,
+    response_model=ResolveAccepted,
+    responses={code: {"model": ErrorOut} for code in (404, 409, 503)},
+)
+async def resolve_case(
+    case_id: CaseIdPath,
+    body: ResolveIn,
+    session: SessionDep,
+    client: ClientDep,
+    settings: SettingsDep,
+) -> ResolveAccepted:
+    """Tier 2's answer to an escalated case that is waiting for it."""
+    workflow_id = case_workflow_id(case_id)
+    run = await describe_run(client, settings, workflow_id, with_steps=False)
+    if run is None:
+        raise HTTPException(status_code=404, detail=f"case {case_id!r} not found")
+    if run.status != WorkflowExecutionStatus.RUNNING.name:
+        raise _not_waiting(case_id, f"closed ({run.status})")
+    status = await session.scalar(select(SupportCase.status).where(SupportCase.case_id == case_id))
+    await session.close()
+    if status != "ESCALATED":
+        raise _not_waiting(case_id, "still being worked")
+    # Escalated and running: only the workflow knows whether it waits for tier 2 or is about
+    # to fail, so ask it, briefly.
+    handle = client.get_workflow_handle_for(SupportCaseWorkflow.run, workflow_id, run_id=run.run_id)
+    try:
+        waiting = await handle.query(
+            SupportCaseWorkflow.waiting_for_tier2, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as err:
+        if err.status not in UNAVAILABLE_CODES:
+            raise
+        raise HTTPException(
+            status_code=503, detail="no worker answered for this case; try again shortly"
+        ) from err
+    if not waiting:
+        raise _not_waiting(case_id, "escalated without a tier 2 wait")
+    await handle.signal(
+        SupportCaseWorkflow.resolve, Tier2Resolution(resolution=body.resolution, agent=body.agent)
+    )
+    return ResolveAccepted(
+        case_id=case_id,
+        status="RESOLUTION_SENT",
+        workflow_id=workflow_id,
+        run_id=run.run_id,
+        status_url=f"/runs/{workflow_id}",
+    )
+
+
+def _not_waiting(case_id: str, state: str) -> HTTPException:
+    return HTTPException(
+        status_code=409, detail=f"case {case_id!r} is not waiting for tier 2: it is {state}"
+    )

@@ -1,0 +1,144 @@
+"""Seed 004: Open, Assign, Work on Case, then a Choice: Close, or Escalate.
+
+Faithful to the seed, an unresolved case escalates and fails with "Engage Tier 2 Support.".
+The seed's closing advice is followed too: `retry` loops back to Work on Case (bounded), and
+`tier2` waits for a person, with a deadline. A step that still fails after its retries is
+caught and escalated with the error recorded, as Step Functions' Catch to Next would.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import (
+        CASE_ESCALATED,
+        ESCALATION_CAUSE,
+        TIER2_EXPIRED,
+        CaseInput,
+        CaseProgress,
+        CaseResult,
+        CaseStep,
+        Tier2Resolution,
+    )
+    from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
+
+WORK_RETRY = step_retry()
+# Escalating, closing and recording tier 2's answer are how failures are handled: they must
+# not fail themselves, so they retry for as long as it takes.
+BOOKKEEPING_RETRY = UNLIMITED_RETRY
+
+
+@workflow.defn(name="SupportCaseWorkflow")
+class SupportCaseWorkflow:
+    """One support case from opening to closing, or to escalation."""
+
+    def __init__(self) -> None:
+        self._waiting_for_tier2 = False
+        self._resolution: Tier2Resolution | None = None
+
+    @workflow.signal(name="resolve")
+    def resolve(self, resolution: Tier2Resolution) -> None:
+        """Tier 2's answer. Ignored unless the case is waiting for it."""
+        if self._waiting_for_tier2 and self._resolution is None:
+            self._resolution = resolution
+
+    @workflow.query(name="waiting_for_tier2")
+    def waiting_for_tier2(self) -> bool:
+        return self._waiting_for_tier2
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        progress = CaseProgress(case_id=case.case_id, status="OPEN", message="")
+        attempts = 0
+        try:
+            progress = await self._step("open_case", "open", progress, WORK_RETRY)
+            progress = await self._step("assign_case", "assign", progress, WORK_RETRY)
+            while True:
+                attempts += 1
+                progress = await self._step(
+                    "work_on_case", f"work-{attempts}", progress, WORK_RETRY
+                )
+                if progress.status == "RESOLVED":
+                    break
+                if case.on_unresolved != "retry" or attempts >= case.max_work_attempts:
+                    break
+        except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
+            caught = f"{err.activity_type} failed: {err.cause or err}"
+            return await self._escalate(case, progress, attempts, caught)
+        if progress.status == "RESOLVED":
+            progress = await self._step("close_case", "close", progress, BOOKKEEPING_RETRY)
+            return self._result(progress, attempts)
+        return await self._escalate(case, progress, attempts, None)
+
+    async def _escalate(
+        self, case: CaseInput, progress: CaseProgress, attempts: int, error: str | None
+    ) -> CaseResult:
+        progress = await self._step(
+            "escalate_case", "escalate", progress, BOOKKEEPING_RETRY, error=error
+        )
+        if case.on_unresolved != "tier2":
+            raise ApplicationError(ESCALATION_CAUSE, type=CASE_ESCALATED, non_retryable=True)
+        self._waiting_for_tier2 = True
+        try:
+            await workflow.wait_condition(
+                lambda: self._resolution is not None,
+                timeout=timedelta(seconds=case.tier2_deadline_seconds),
+            )
+        except TimeoutError:
+            self._waiting_for_tier2 = False
+            await self._step("expire_case", "tier2-expired", progress, BOOKKEEPING_RETRY)
+            raise ApplicationError(
+                "tier 2 deadline passed", type=TIER2_EXPIRED, non_retryable=True
+            ) from None
+        self._waiting_for_tier2 = False
+        resolution = self._resolution
+        progress = await self._step(
+            "resolve_case", "tier2-resolve", progress, BOOKKEEPING_RETRY, resolution=resolution
+        )
+        progress = await self._step("close_case", "close", progress, BOOKKEEPING_RETRY)
+        return self._result(progress, attempts, resolution)
+
+    async def _step(
+        self,
+        activity: str,
+        step: str,
+        progress: CaseProgress,
+        retry: RetryPolicy,
+        *,
+        error: str | None = None,
+        resolution: Tier2Resolution | None = None,
+    ) -> CaseProgress:
+        result: CaseProgress = await workflow.execute_activity(
+            activity,
+            CaseStep(
+                case_id=progress.case_id,
+                run_id=workflow.info().run_id,
+                step=step,
+                message=progress.message,
+                error=error,
+                resolution=resolution,
+            ),
+            result_type=CaseProgress,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=retry,
+        )
+        return result
+
+    @staticmethod
+    def _result(
+        progress: CaseProgress, attempts: int, resolution: Tier2Resolution | None = None
+    ) -> CaseResult:
+        return CaseResult(
+            case_id=progress.case_id,
+            status=progress.status,
+            message=progress.message,
+            work_attempts=attempts,
+            resolution=resolution,
+        )
