@@ -193,6 +193,7 @@ class WorkflowType(StrEnum):
     PROCESS_ORDER = "ProcessOrderWorkflow"
     WEBHOOK = "WebhookWorkflow"
     SUPPORT_CASE = "SupportCaseWorkflow"
+    REPORT_RUNNER = "ReportRunnerWorkflow"
 
 
 class RunStatus(StrEnum):

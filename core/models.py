@@ -177,3 +177,21 @@ class CaseEvent(Base):
     message: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Report(Base):
+    """A request to the reporting API: generated once it is due, then kept as CSV."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        CheckConstraint("status IN ('IN_PROGRESS', 'COMPLETED', 'FAILED')", name="report_status"),
+    )
+
+    report_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ready_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    row_count: Mapped[int | None] = mapped_column(Integer)
+    csv: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)

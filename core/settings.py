@@ -65,6 +65,24 @@ class Settings(BaseSettings):
     tier2_deadline_seconds: float = Field(
         default=24 * 3600, gt=0, validation_alias="STATEWRIGHT_TIER2_DEADLINE_SECONDS"
     )
+    # Report runner and the reporting API it polls.
+    report_min_delay_seconds: float = Field(
+        default=15.0, ge=0, validation_alias="STATEWRIGHT_REPORT_MIN_DELAY_SECONDS"
+    )
+    report_wait_seconds: float = Field(
+        default=10.0, gt=0, validation_alias="STATEWRIGHT_REPORT_WAIT_SECONDS"
+    )
+    report_max_polls: int = Field(default=10, ge=1, validation_alias="STATEWRIGHT_REPORT_MAX_POLLS")
+    report_schedule_cron: str = Field(
+        default="* * * * *", validation_alias="STATEWRIGHT_REPORT_SCHEDULE_CRON"
+    )
+    reports_api_url_override: str | None = Field(
+        default=None, validation_alias="STATEWRIGHT_REPORTS_API_URL"
+    )
+    site_store_url: str | None = Field(default=None, validation_alias="STATEWRIGHT_SITE_STORE_URL")
+    s3_endpoint_url: str | None = Field(
+        default=None, validation_alias="STATEWRIGHT_S3_ENDPOINT_URL"
+    )
     payment_transient_failures: int = Field(
         default=0, ge=0, validation_alias="STATEWRIGHT_PAYMENT_TRANSIENT_FAILURES"
     )
@@ -92,6 +110,14 @@ class Settings(BaseSettings):
         return (
             self.temporal_ui_url_override or f"http://127.0.0.1:{self.temporal_ui_port}"
         ).rstrip("/")
+
+    @property
+    def reports_api_url(self) -> str:
+        """Where the report runner reaches the reporting API: this project's own by default."""
+        if self.reports_api_url_override:
+            return self.reports_api_url_override.rstrip("/")
+        host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::") else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     @cached_property
     def data_path(self) -> Path:

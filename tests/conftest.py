@@ -27,6 +27,7 @@ from core.embedded import find_binary, start_postgres, temporal_binary
 from core.migrate import upgrade
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
+from tests.helpers import dependencies_for_tests
 from worker.main import build_worker
 
 
@@ -109,7 +110,8 @@ async def worker(
     client: Client, task_queue: str, sessions: SessionFactory, provider: SimulatedPaymentProvider
 ) -> AsyncIterator[Worker]:
     """The production worker (every workflow and activity) on this test's task queue."""
-    async with build_worker(client, task_queue, sessions, provider) as running:
+    deps = dependencies_for_tests(sessions, provider=provider)
+    async with build_worker(client, task_queue, deps) as running:
         yield running
 
 

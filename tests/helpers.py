@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
+import tempfile
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,11 +16,12 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
-from activities.payment_provider import PaymentProvider, SimulatedPaymentProvider
+from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory
 from core.models import Order, StockLedgerEntry, StoreItem
+from core.site_store import LocalSiteStore
 from core.stock import set_stock
-from worker.registry import WORKFLOWS, build_activities
+from worker.registry import WORKFLOWS, Dependencies, build_activities
 from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
 from workflows.orders import CreateOrderWorkflow
 
@@ -61,19 +64,31 @@ def activity_name(fn: Callable[..., Any]) -> str:
     return str(definition.name)
 
 
+def dependencies_for_tests(sessions: SessionFactory, **overrides: Any) -> Dependencies:
+    """Production dependencies with test defaults: a fresh simulated provider, no reporting
+    API (a report test names its own), and a throwaway site folder."""
+    defaults: dict[str, Any] = {
+        "sessions": sessions,
+        "provider": SimulatedPaymentProvider(decline_above=Decimal("1000.00")),
+        "reports_api_url": "http://127.0.0.1:9",
+        "site_store": LocalSiteStore(Path(tempfile.mkdtemp(prefix="site-"))),
+    }
+    return Dependencies(**{**defaults, **{k: v for k, v in overrides.items() if v is not None}})
+
+
 def worker_with(
     client: Client,
     task_queue: str,
     sessions: SessionFactory,
     *overrides: Callable[..., Any],
-    provider: PaymentProvider | None = None,
-    rng: random.Random | None = None,
+    **deps: Any,
 ) -> Worker:
-    """The production worker, with some activities replaced by test doubles of the same name."""
-    provider = provider or SimulatedPaymentProvider(decline_above=Decimal("1000.00"))
+    """The production worker, with some activities replaced by test doubles of the same name,
+    and any dependency (provider, rng, reports_api_url, site_store) replaced by keyword."""
     replaced = {activity_name(fn): fn for fn in overrides}
     activities = [
-        replaced.get(activity_name(fn), fn) for fn in build_activities(sessions, provider, rng)
+        replaced.get(activity_name(fn), fn)
+        for fn in build_activities(dependencies_for_tests(sessions, **deps))
     ]
     return Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities)
 

@@ -11,29 +11,37 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.payment_provider import PaymentProvider, SimulatedPaymentProvider
+from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.settings import Settings
+from core.site_store import configured_site_store
 from core.temporal import connect_patiently
-from worker.registry import WORKFLOWS, build_activities
+from worker.registry import WORKFLOWS, Dependencies, build_activities
 
 log = logging.getLogger(__name__)
 
 
-def build_worker(
-    client: Client,
-    task_queue: str,
-    sessions: SessionFactory,
-    provider: PaymentProvider,
-    rng: random.Random | None = None,
-) -> Worker:
+def build_worker(client: Client, task_queue: str, deps: Dependencies) -> Worker:
     """A worker for every Statewright workflow and activity on `task_queue`."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(sessions, provider, rng),
+        activities=build_activities(deps),
         graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+def dependencies(settings: Settings, sessions: SessionFactory) -> Dependencies:
+    """The production dependencies, configured from settings."""
+    return Dependencies(
+        sessions=sessions,
+        provider=SimulatedPaymentProvider(
+            settings.payment_decline_above, settings.payment_transient_failures
+        ),
+        reports_api_url=settings.reports_api_url,
+        site_store=configured_site_store(settings),
+        rng=random.Random(settings.case_random_seed),
     )
 
 
@@ -42,12 +50,8 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     try:
         client = await connect_patiently(settings)
-        provider = SimulatedPaymentProvider(
-            settings.payment_decline_above, settings.payment_transient_failures
-        )
-        sessions = create_session_factory(engine)
-        rng = random.Random(settings.case_random_seed)
-        worker = build_worker(client, settings.task_queue, sessions, provider, rng)
+        deps = dependencies(settings, create_session_factory(engine))
+        worker = build_worker(client, settings.task_queue, deps)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from activities.cases import CaseActivities
@@ -11,11 +12,14 @@ from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payment_provider import PaymentProvider
 from activities.payments import PaymentActivities
+from activities.reports import ReportActivities
 from activities.webhooks import WebhookActivities
 from core.db import SessionFactory
+from core.site_store import SiteStore
 from workflows.cases import SupportCaseWorkflow
 from workflows.orders import CreateOrderWorkflow
 from workflows.payments import ProcessOrderWorkflow
+from workflows.reports import ReportRunnerWorkflow
 from workflows.webhooks import WebhookWorkflow
 
 WORKFLOWS: Sequence[type] = (
@@ -23,18 +27,29 @@ WORKFLOWS: Sequence[type] = (
     ProcessOrderWorkflow,
     WebhookWorkflow,
     SupportCaseWorkflow,
+    ReportRunnerWorkflow,
 )
 
 
-def build_activities(
-    sessions: SessionFactory, provider: PaymentProvider, rng: random.Random | None = None
-) -> list[Callable[..., Any]]:
+@dataclass
+class Dependencies:
+    """Everything the activities need from the outside world, handed in, never looked up."""
+
+    sessions: SessionFactory
+    provider: PaymentProvider
+    reports_api_url: str
+    site_store: SiteStore
+    rng: random.Random = field(default_factory=random.Random)
+
+
+def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
     """Every activity, bound to the dependencies it needs."""
-    cases = CaseActivities(sessions, rng or random.Random())
-    inventory = InventoryActivities(sessions)
-    orders = OrderActivities(sessions)
-    payments = PaymentActivities(sessions, provider)
-    webhooks = WebhookActivities(sessions)
+    inventory = InventoryActivities(deps.sessions)
+    orders = OrderActivities(deps.sessions)
+    payments = PaymentActivities(deps.sessions, deps.provider)
+    webhooks = WebhookActivities(deps.sessions)
+    cases = CaseActivities(deps.sessions, deps.rng)
+    reports = ReportActivities(deps.reports_api_url, deps.site_store)
     return [
         inventory.check_stock,
         inventory.reserve_stock,
@@ -53,4 +68,9 @@ def build_activities(
         cases.escalate_case,
         cases.resolve_case,
         cases.expire_case,
+        reports.create_report,
+        reports.poll_report,
+        reports.download_report,
+        reports.render_report,
+        reports.publish_report,
     ]

@@ -192,3 +192,47 @@ class CaseResult(BaseModel):
     message: str
     work_attempts: int
     resolution: Tier2Resolution | None = None
+
+
+# Report runner (seed 001): Create, Wait, Poll (bounded loop), Download, Render, Publish.
+
+REPORT_NOT_READY = "ReportNotReady"
+REPORT_FAILED = "ReportFailed"
+REPORTING_API_REJECTED = "ReportingApiRejected"
+"""A 4xx from the reporting API: retrying the same request cannot help."""
+
+
+class ReportRunInput(BaseModel):
+    wait_seconds: float = 10
+    max_polls: int = 10
+
+
+class ReportTicket(BaseModel):
+    report_id: str
+    status_url: str
+
+
+class ReportStatus(BaseModel):
+    report_id: str
+    status: Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+    download_url: str | None
+    generated_at: datetime | None = None
+
+
+class ReportCsv(BaseModel):
+    report_id: str
+    generated_at: datetime | None
+    csv: str
+
+
+class ReportPage(BaseModel):
+    report_id: str
+    html: str
+    row_count: int
+
+
+class PublishedReport(BaseModel):
+    report_id: str
+    location: str
+    row_count: int
+    size_bytes: int

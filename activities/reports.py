@@ -1,0 +1,117 @@
+"""The report runner's steps: talk to the reporting API over HTTP, render, publish."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from jinja2 import Environment, PackageLoader, select_autoescape
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from core.site_store import SiteStore
+from workflows.contracts import (
+    REPORT_FAILED,
+    REPORTING_API_REJECTED,
+    PublishedReport,
+    ReportCsv,
+    ReportPage,
+    ReportRunInput,
+    ReportStatus,
+    ReportTicket,
+)
+
+PAGE_NAME = "report.html"
+HTTP_TIMEOUT = httpx.Timeout(10.0)
+
+_templates = Environment(
+    loader=PackageLoader("activities", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+
+class ReportActivities:
+    """Holds the reporting API's base URL and the site store."""
+
+    def __init__(self, api_base_url: str, store: SiteStore) -> None:
+        self._base_url = api_base_url.rstrip("/")
+        self._store = store
+
+    @activity.defn(name="create_report")
+    async def create_report(self, _: ReportRunInput) -> ReportTicket:
+        # One report per run, however often this retries: the run id is the idempotency key.
+        key = f"report-runner:{activity.info().workflow_run_id}"
+        response = await self._call("POST", "/reports", headers={"Idempotency-Key": key})
+        body = response.json()
+        return ReportTicket(report_id=body["report_id"], status_url=body["status_url"])
+
+    @activity.defn(name="poll_report")
+    async def poll_report(self, ticket: ReportTicket) -> ReportStatus:
+        status = ReportStatus.model_validate((await self._call("GET", ticket.status_url)).json())
+        if status.status == "FAILED":
+            raise ApplicationError(
+                f"report {ticket.report_id} failed to generate",
+                type=REPORT_FAILED,
+                non_retryable=True,
+            )
+        return status
+
+    @activity.defn(name="download_report")
+    async def download_report(self, status: ReportStatus) -> ReportCsv:
+        assert status.download_url, "download_report runs only once a download URL exists"
+        response = await self._call("GET", status.download_url)
+        return ReportCsv(
+            report_id=status.report_id, generated_at=status.generated_at, csv=response.text
+        )
+
+    @activity.defn(name="render_report")
+    async def render_report(self, report: ReportCsv) -> ReportPage:
+        """CSV to an HTML table. Autoescaping keeps an item id like `<script>` as text."""
+        header, *rows = list(csv.reader(io.StringIO(report.csv)))
+        generated = report.generated_at or datetime.now(UTC)
+        html = _templates.get_template("report.html.j2").render(
+            report_id=report.report_id,
+            header=header,
+            rows=rows,
+            generated_iso=generated.isoformat(),
+            generated_text=generated.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        )
+        return ReportPage(report_id=report.report_id, html=html, row_count=len(rows))
+
+    @activity.defn(name="publish_report")
+    async def publish_report(self, page: ReportPage) -> PublishedReport:
+        content = page.html.encode()
+        location = await self._store.publish(PAGE_NAME, content)
+        return PublishedReport(
+            report_id=page.report_id,
+            location=location,
+            row_count=page.row_count,
+            size_bytes=len(content),
+        )
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """Transient trouble (no connection, 5xx) raises a retryable error; a 4xx does not."""
+        target = url if url.startswith(("http://", "https://")) else self._base_url + url
+        try:
+            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+                response = await http.request(method, target, **kwargs)
+        except httpx.TransportError as err:
+            raise ApplicationError(
+                f"reporting API unreachable at {target}: {err!r}", type="ReportingApiUnavailable"
+            ) from err
+        if response.status_code >= 500:
+            raise ApplicationError(
+                f"reporting API answered {response.status_code} for {method} {target}",
+                type="ReportingApiUnavailable",
+            )
+        if response.status_code >= 400:
+            raise ApplicationError(
+                f"reporting API refused {method} {target}: {response.status_code} "
+                f"{response.text[:200]}",
+                type=REPORTING_API_REJECTED,
+                non_retryable=True,
+            )
+        return response

@@ -1,0 +1,134 @@
+"""Where the report page is published: a local folder (default) or an S3 bucket.
+
+Publishing never shows a reader half a page. The local store writes a temporary file and
+renames it over the old one (atomic on POSIX); S3 replaces an object whole on PUT. The page it
+replaces is kept as `<name>.previous.html` first, so the last good page is never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+PAGE_NAMES = ("report.html", "report.previous.html")
+
+
+class SiteStore(Protocol):
+    def describe(self) -> str: ...
+
+    async def publish(self, name: str, content: bytes) -> str:
+        """Replace `name` atomically, keeping the version it replaces; return its location."""
+        ...
+
+    async def read(self, name: str) -> bytes | None:
+        """The published bytes, or None when nothing is published under `name`."""
+        ...
+
+
+def previous_name(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.previous.{ext}" if dot else f"{name}.previous"
+
+
+class LocalSiteStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def describe(self) -> str:
+        return str(self.folder)
+
+    async def publish(self, name: str, content: bytes) -> str:
+        return await asyncio.to_thread(self._publish, name, content)
+
+    def _publish(self, name: str, content: bytes) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / name
+        staging = self.folder / f".{name}.{uuid.uuid4().hex}.tmp"
+        with staging.open("wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            previous = self.folder / previous_name(name)
+            backup = self.folder / f".{previous.name}.{uuid.uuid4().hex}.tmp"
+            os.link(target, backup)
+            os.replace(backup, previous)
+        os.replace(staging, target)
+        return str(target)
+
+    async def read(self, name: str) -> bytes | None:
+        path = self.folder / name
+        try:
+            return await asyncio.to_thread(path.read_bytes)
+        except FileNotFoundError:
+            return None
+
+
+class S3SiteStore:
+    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None = None) -> None:
+        import boto3  # only a deployment that publishes to S3 needs it loaded
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self._s3: Any = boto3.client("s3", endpoint_url=endpoint_url)
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def describe(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    async def publish(self, name: str, content: bytes) -> str:
+        return await asyncio.to_thread(self._publish, name, content)
+
+    def _publish(self, name: str, content: bytes) -> str:
+        key = self._key(name)
+        try:
+            self._s3.copy_object(
+                Bucket=self.bucket,
+                Key=self._key(previous_name(name)),
+                CopySource={"Bucket": self.bucket, "Key": key},
+            )
+        except self._s3.exceptions.ClientError as err:
+            if err.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                raise
+        self._s3.put_object(
+            Bucket=self.bucket, Key=key, Body=content, ContentType="text/html; charset=utf-8"
+        )
+        return f"s3://{self.bucket}/{key}"
+
+    async def read(self, name: str) -> bytes | None:
+        return await asyncio.to_thread(self._read, name)
+
+    def _read(self, name: str) -> bytes | None:
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=self._key(name))
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        body: bytes = response["Body"].read()
+        return body
+
+
+def site_store(url: str | None, data_path: Path, endpoint_url: str | None = None) -> SiteStore:
+    """The store a URL names: `s3://bucket/prefix`, a folder path, or the data folder's `site/`."""
+    if not url:
+        return LocalSiteStore(data_path / "site")
+    parsed = urlparse(url)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ValueError(f"site store URL {url!r} names no bucket: use s3://bucket/prefix")
+        return S3SiteStore(parsed.netloc, parsed.path, endpoint_url)
+    if parsed.scheme in ("", "file"):
+        return LocalSiteStore(Path(parsed.path).expanduser().resolve())
+    raise ValueError(f"site store URL {url!r}: use s3://bucket/prefix or a folder path")
+
+
+def configured_site_store(settings: Settings) -> SiteStore:
+    return site_store(settings.site_store_url, settings.data_path, settings.s3_endpoint_url)
