@@ -12,9 +12,10 @@ from api import errors
 from api.deps import AppState
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
-from api.routes import cases, health, orders, payments, runs, store, webhooks
+from api.routes import cases, health, orders, payments, reports, runs, site, store, webhooks
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
+from core.site_store import configured_site_store
 
 
 def create_app(settings: Settings, database_url: str, client: Client | None = None) -> FastAPI:
@@ -28,6 +29,7 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
             engine=engine,
             sessions=create_session_factory(engine),
             temporal=TemporalGateway(settings, client),
+            site_store=configured_site_store(settings),
         )
         try:
             yield
@@ -41,7 +43,7 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, store, orders, payments, webhooks, cases, runs):
+    for module in (health, store, orders, payments, webhooks, cases, reports, site, runs):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimits,

@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api.gateway import TemporalGateway
 from core.db import SessionFactory
 from core.settings import Settings
+from core.site_store import SiteStore
 
 
 @dataclass
@@ -21,6 +22,7 @@ class AppState:
     engine: AsyncEngine
     sessions: SessionFactory
     temporal: TemporalGateway
+    site_store: SiteStore
 
 
 def get_state(request: Request) -> AppState:

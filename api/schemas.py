@@ -284,3 +284,28 @@ class ResolveAccepted(BaseModel):
     workflow_id: str
     run_id: str
     status_url: str
+
+
+class ReportAccepted(BaseModel):
+    report_id: str
+    status_url: str
+
+
+class ReportOut(BaseModel):
+    report_id: str
+    status: Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+    download_url: str | None
+    requested_at: datetime
+    generated_at: datetime | None
+    row_count: int | None
+
+
+class ScheduleOut(BaseModel):
+    schedule_id: str
+    paused: bool
+    note: str | None
+    cron_expressions: list[str]
+    intervals_seconds: list[float]
+    overlap: str
+    next_run_times: list[datetime]
+    recent_runs: list[dict[str, Any]]

@@ -7,14 +7,17 @@ import asyncio
 import logging
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from core import logs
 from core.settings import Settings
-from core.temporal import TemporalUnreachable
+from core.temporal import TemporalUnreachable, connect_patiently
+
+if TYPE_CHECKING:
+    from core.schedules import Applied
 
 log = logging.getLogger("statewright")
 
@@ -55,6 +58,20 @@ def cmd_api(settings: Settings) -> int:
     return 0
 
 
+def cmd_schedules_apply(settings: Settings) -> int:
+    applied = asyncio.run(apply_schedules(settings))
+    log.info("schedule %r %s", applied.schedule_id, "created" if applied.created else "updated")
+    return 0
+
+
+async def apply_schedules(settings: Settings) -> Applied:
+    """Create or update every schedule (today: the report runner's)."""
+    from core.schedules import apply_report_schedule
+
+    client = await connect_patiently(settings, wait_s=30)
+    return await apply_report_schedule(client, settings)
+
+
 def cmd_up(settings: Settings) -> int:
     from core.supervisor import run_stack
 
@@ -66,6 +83,10 @@ COMMANDS = {
     "worker": (cmd_worker, "run a worker (production style: one process)"),
     "api": (cmd_api, "run the HTTP API (production style: one process)"),
     "migrate": (cmd_migrate, "apply the database migrations and exit"),
+    "schedules": (
+        cmd_schedules_apply,
+        "`schedules apply`: create or update the Temporal Schedules",
+    ),
 }
 
 
@@ -92,7 +113,10 @@ def _run(argv: list[str] | None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
-        sub.add_parser(name, help=help_text, description=help_text)
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "schedules":
+            actions = command.add_subparsers(dest="action", required=True, metavar="ACTION")
+            actions.add_parser("apply", help="create the report runner's schedule, or update it")
     args = parser.parse_args(argv)
     logs.configure()
     handler, _ = COMMANDS[args.command]

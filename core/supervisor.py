@@ -21,6 +21,7 @@ from typing import IO
 
 from core.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
 from core.migrate import upgrade
+from core.schedules import Applied, apply_report_schedule
 from core.settings import Settings
 from core.temporal import connect
 
@@ -152,6 +153,10 @@ def _temporal_ready(settings: Settings) -> bool:
         return False
 
 
+async def _apply_schedule(settings: Settings) -> Applied:
+    return await apply_report_schedule(await connect(settings), settings)
+
+
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -194,6 +199,13 @@ def _start(stack: Stack) -> None:
     base = f"http://{settings.api_host}:{settings.api_port}"
     _wait_until("the API", lambda: _http_ok(f"{base}/health"), stack)
 
+    applied = asyncio.run(_apply_schedule(settings))
+    verb = "created" if applied.created else "updated"
+    _say(
+        f"schedule {applied.schedule_id!r} {verb}: the report runner runs on cron "
+        f"{settings.report_schedule_cron!r}"
+    )
+
     ui = settings.temporal_ui_url if settings.uses_dev_temporal else "(your Temporal's web UI)"
     print(
         "\n"
@@ -201,6 +213,7 @@ def _start(stack: Stack) -> None:
         f"    API docs      {base}/docs\n"
         f"    Health        {base}/health\n"
         f"    Temporal UI   {ui}\n"
+        f"    Report page   {base}/site/report.html (published every minute)\n"
         f"    Data folder   {data}\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,

@@ -27,10 +27,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.inventory import InventoryActivities
 from activities.payment_provider import SimulatedPaymentProvider
+from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import start_postgres, temporal_binary
 from core.migrate import upgrade
+from core.settings import Settings
+from core.site_store import LocalSiteStore
 from core.temporal import DATA_CONVERTER
+from tests.conftest import serve
 from tests.helpers import (
     ScriptedRandom,
     start_order,
@@ -46,18 +50,22 @@ from workflows.contracts import (
     LedgerResult,
     PaymentInput,
     PaymentOrder,
+    ReportRunInput,
     StockRequest,
     Tier2Resolution,
     WebhookInput,
 )
 from workflows.payments import ProcessOrderWorkflow
+from workflows.reports import ReportRunnerWorkflow
 from workflows.webhooks import WebhookWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
-Scenario = Callable[[Client, str, SessionFactory], Awaitable[WorkflowHandle[Any, Any]]]
+Scenario = Callable[[Client, str, SessionFactory, str], Awaitable[WorkflowHandle[Any, Any]]]
 
 
-async def order_completed(client: Client, queue: str, sessions: SessionFactory) -> Any:
+async def order_completed(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
     async with worker_with(client, queue, sessions):
         _, handle = await start_order(client, queue, **{"rec-a": 2, "rec-b": 1})
@@ -65,7 +73,9 @@ async def order_completed(client: Client, queue: str, sessions: SessionFactory) 
     return handle
 
 
-async def order_not_in_stock(client: Client, queue: str, sessions: SessionFactory) -> Any:
+async def order_not_in_stock(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 0})
     async with worker_with(client, queue, sessions):
         _, handle = await start_order(client, queue, **{"rec-a": 2, "rec-b": 1})
@@ -73,7 +83,9 @@ async def order_not_in_stock(client: Client, queue: str, sessions: SessionFactor
     return handle
 
 
-async def order_compensated(client: Client, queue: str, sessions: SessionFactory) -> Any:
+async def order_compensated(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
     inventory = InventoryActivities(sessions)
 
@@ -89,7 +101,9 @@ async def order_compensated(client: Client, queue: str, sessions: SessionFactory
     return handle
 
 
-async def order_canceled(client: Client, queue: str, sessions: SessionFactory) -> Any:
+async def order_canceled(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
     """Cancelled while a decrement hangs: the compensation runs, then the run is CANCELED."""
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
     inventory = InventoryActivities(sessions)
@@ -112,7 +126,9 @@ async def order_canceled(client: Client, queue: str, sessions: SessionFactory) -
 
 
 def _payment(amount: str, transient_failures: int = 0) -> Scenario:
-    async def scenario(client: Client, queue: str, sessions: SessionFactory) -> Any:
+    async def scenario(
+        client: Client, queue: str, sessions: SessionFactory, database_url: str
+    ) -> Any:
         provider = SimulatedPaymentProvider(Decimal("1000.00"), transient_failures)
         async with worker_with(client, queue, sessions, provider=provider):
             handle = await client.start_workflow(
@@ -127,7 +143,9 @@ def _payment(amount: str, transient_failures: int = 0) -> Scenario:
     return scenario
 
 
-async def webhook_stored(client: Client, queue: str, sessions: SessionFactory) -> Any:
+async def webhook_stored(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
     async with worker_with(client, queue, sessions):
         handle = await client.start_workflow(
             WebhookWorkflow.run,
@@ -142,7 +160,9 @@ async def webhook_stored(client: Client, queue: str, sessions: SessionFactory) -
 def _case(*draws: float, policy: str = "fail", tier2: str | None = None, **extra: Any) -> Scenario:
     """A support case with scripted Work on Case draws; `tier2` is "resolve" or "expire"."""
 
-    async def scenario(client: Client, queue: str, sessions: SessionFactory) -> Any:
+    async def scenario(
+        client: Client, queue: str, sessions: SessionFactory, database_url: str
+    ) -> Any:
         case = CaseInput.model_validate(
             {"case_id": f"rec-{uuid.uuid4().hex[:12]}", "on_unresolved": policy, **extra}
         )
@@ -168,6 +188,35 @@ async def _failing_assign(_: CaseStep) -> CaseProgress:
     raise ConnectionError("assignment service unreachable")
 
 
+def _report(delay_s: float, max_polls: int) -> Scenario:
+    """A runner run against a reporting API whose reports are due after `delay_s`."""
+
+    async def scenario(
+        client: Client, queue: str, sessions: SessionFactory, database_url: str
+    ) -> Any:
+        settings = Settings(
+            database_url=database_url,
+            temporal_address=client.service_client.config.target_host,
+            task_queue=queue,
+            report_min_delay_seconds=delay_s,
+        )
+        site = LocalSiteStore(Path(tempfile.mkdtemp(prefix="site-")))
+        async with (
+            serve(create_app(settings, database_url, client)) as base,
+            worker_with(client, queue, sessions, reports_api_url=base, site_store=site),
+        ):
+            handle = await client.start_workflow(
+                ReportRunnerWorkflow.run,
+                ReportRunInput(wait_seconds=0.2, max_polls=max_polls),
+                id=f"report-runner-{uuid.uuid4().hex}",
+                task_queue=queue,
+            )
+            await _settle(handle)
+        return handle
+
+    return scenario
+
+
 SCENARIOS: dict[str, Scenario] = {
     "order_completed": order_completed,
     "order_not_in_stock": order_not_in_stock,
@@ -185,6 +234,8 @@ SCENARIOS: dict[str, Scenario] = {
     "case_tier2_resolved": _case(0.1, policy="tier2", tier2="resolve"),
     "case_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
     "case_step_caught": _case(),
+    "report_published": _report(delay_s=1.5, max_polls=10),
+    "report_not_ready": _report(delay_s=3600, max_polls=2),
 }
 
 
@@ -212,7 +263,8 @@ async def record(names: list[str]) -> None:
         try:
             sessions = create_session_factory(engine)
             for name in wanted:
-                handle = await SCENARIOS[name](env.client, f"record-{uuid.uuid4().hex}", sessions)
+                queue = f"record-{uuid.uuid4().hex}"
+                handle = await SCENARIOS[name](env.client, queue, sessions, pg.url)
                 history = await handle.fetch_history()
                 path = HISTORIES / f"{name}.json"
                 path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")

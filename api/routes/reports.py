@@ -1,0 +1,194 @@
+"""The asynchronous reporting API (seed 001 polls one), the runner's schedule, and a run now."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi.responses import JSONResponse, Response
+from temporalio.client import ScheduleCalendarSpec, ScheduleHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ClientDep, SessionDep, SettingsDep
+from api.reporting import current_report, request_report
+from api.schemas import ErrorOut, ReportAccepted, ReportOut, RunRef, ScheduleOut
+from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
+from core.models import Report
+from core.schedules import REPORT_SCHEDULE_ID
+from workflows.contracts import ReportRunInput
+from workflows.reports import ReportRunnerWorkflow
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+ReportId = Annotated[str, Path(min_length=1, max_length=64)]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
+
+
+@router.get("/schedule", response_model=ScheduleOut, responses=NOT_FOUND)
+async def get_schedule(client: ClientDep) -> ScheduleOut:
+    """The runner's schedule: paused or not, and its next run times."""
+    return await _describe(client.get_schedule_handle(REPORT_SCHEDULE_ID))
+
+
+@router.post("/schedule/pause", response_model=ScheduleOut, responses=NOT_FOUND)
+async def pause_schedule(client: ClientDep) -> ScheduleOut:
+    handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
+    await _existing(handle)
+    await handle.pause(note="paused through the API")
+    return await _describe(handle)
+
+
+@router.post("/schedule/resume", response_model=ScheduleOut, responses=NOT_FOUND)
+async def resume_schedule(client: ClientDep) -> ScheduleOut:
+    handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
+    await _existing(handle)
+    await handle.unpause(note="resumed through the API")
+    return await _describe(handle)
+
+
+# The server keeps a cron expression as calendar ranges; these are each field's full range.
+CRON_FIELDS = (
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day_of_month", 1, 31),
+    ("month", 1, 12),
+    ("day_of_week", 0, 6),
+)
+
+
+def as_cron(calendar: ScheduleCalendarSpec) -> str:
+    """A calendar spec written back as the five-field cron expression it came from."""
+    fields = []
+    for name, low, high in CRON_FIELDS:
+        parts = []
+        for r in getattr(calendar, name):
+            end = max(r.end, r.start)
+            step = f"/{r.step}" if r.step > 1 else ""
+            if (r.start, end) == (low, high):
+                parts.append(f"*{step}")
+            elif r.start == end:
+                parts.append(str(r.start))
+            else:
+                parts.append(f"{r.start}-{end}{step}")
+        fields.append(",".join(parts) or "*")
+    return " ".join(fields)
+
+
+async def _existing(handle: ScheduleHandle) -> None:
+    await _describe(handle)
+
+
+async def _describe(handle: ScheduleHandle) -> ScheduleOut:
+    try:
+        description = await handle.describe()
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise HTTPException(
+            status_code=404,
+            detail=f"schedule {handle.id!r} does not exist; `statewright schedules apply` makes it",
+        ) from err
+    schedule, info = description.schedule, description.info
+    return ScheduleOut(
+        schedule_id=handle.id,
+        paused=schedule.state.paused,
+        note=schedule.state.note or None,
+        cron_expressions=[
+            *schedule.spec.cron_expressions,
+            *(as_cron(calendar) for calendar in schedule.spec.calendars),
+        ],
+        intervals_seconds=[i.every.total_seconds() for i in schedule.spec.intervals],
+        overlap=schedule.policy.overlap.name,
+        next_run_times=list(info.next_action_times),
+        recent_runs=[
+            {
+                "workflow_id": action.action.workflow_id,  # type: ignore[attr-defined]
+                "run_id": action.action.first_execution_run_id,  # type: ignore[attr-defined]
+                "scheduled_at": action.scheduled_at.isoformat(),
+            }
+            for action in info.recent_actions
+        ],
+    )
+
+
+@router.post(
+    "/runs",
+    status_code=202,
+    response_model=RunRef,
+    responses={code: {"model": ErrorOut} for code in (409, 503)},
+)
+async def run_now(
+    client: ClientDep, settings: SettingsDep, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Start the report runner now, outside its schedule."""
+    started = await start_run(
+        client,
+        ReportRunnerWorkflow.run,
+        ReportRunInput(
+            wait_seconds=settings.report_wait_seconds, max_polls=settings.report_max_polls
+        ),
+        workflow_id=f"report-runner-now-{run_key('report-runs', key)}",
+        task_queue=settings.task_queue,
+        key=key,
+        request={},
+    )
+    return accepted(run_ref(settings, started), started)
+
+
+@router.post("", status_code=202, response_model=ReportAccepted)
+async def create_report(
+    session: SessionDep, settings: SettingsDep, key: IdempotencyKey = None
+) -> JSONResponse:
+    """Ask for a report of inventory and sales per item. It is generated asynchronously."""
+    report_id = run_key("reports", key) if key else uuid.uuid4().hex
+    async with session.begin():
+        await request_report(session, report_id, settings.report_min_delay_seconds)
+    body = ReportAccepted(report_id=report_id, status_url=f"/reports/{report_id}")
+    return JSONResponse(status_code=202, content=body.model_dump())
+
+
+@router.get("/{report_id}", response_model=ReportOut, responses=NOT_FOUND)
+async def get_report(report_id: ReportId, request: Request, session: SessionDep) -> ReportOut:
+    """IN_PROGRESS until the report is generated; then COMPLETED with a `download_url`."""
+    async with session.begin():
+        report = await _found(session, report_id)
+    ready = report.status == "COMPLETED"
+    return ReportOut(
+        report_id=report.report_id,
+        status=report.status,
+        download_url=str(request.url_for("download_report", report_id=report_id))
+        if ready
+        else None,
+        requested_at=report.requested_at,
+        generated_at=report.generated_at,
+        row_count=report.row_count,
+    )
+
+
+@router.get(
+    "/{report_id}/download",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "the report as CSV, with a header row"},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+    },
+)
+async def download_report(report_id: ReportId, session: SessionDep) -> Response:
+    async with session.begin():
+        report = await _found(session, report_id)
+    if report.status != "COMPLETED" or report.csv is None:
+        raise HTTPException(status_code=409, detail=f"report {report_id!r} is not ready yet")
+    return Response(
+        content=report.csv,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="report-{report_id}.csv"'},
+    )
+
+
+async def _found(session: SessionDep, report_id: str) -> Report:
+    report = await current_report(session, report_id)
+    if report is None:
+        raise HTTPException(status_code=404, detail=f"report {report_id!r} not found")
+    return report

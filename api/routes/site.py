@@ -1,0 +1,30 @@
+"""The published report page, read from whichever site store is configured."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path
+from fastapi.responses import HTMLResponse
+
+from api.deps import State
+from api.schemas import ErrorOut
+from core.site_store import PAGE_NAMES
+
+router = APIRouter(prefix="/site", tags=["site"])
+
+
+@router.get(
+    "/{name}",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}, 404: {"model": ErrorOut}},
+)
+async def site_page(
+    name: Annotated[str, Path(description=" or ".join(PAGE_NAMES))], state: State
+) -> HTMLResponse:
+    if name not in PAGE_NAMES:
+        raise HTTPException(status_code=404, detail=f"no page {name!r}; try /site/report.html")
+    content = await state.site_store.read(name)
+    if content is None:
+        raise HTTPException(status_code=404, detail="no report has been published yet")
+    return HTMLResponse(content, headers={"Cache-Control": "no-cache"})
