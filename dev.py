@@ -4,6 +4,7 @@
     python3 dev.py up      install what is needed, then run the whole stack (statewright up)
     python3 dev.py test    install what is needed, then run the whole test suite
     python3 dev.py lint    ruff and mypy over the project's code
+    python3 dev.py cli ... any `statewright` command, e.g. `cli keys new --name ops --scopes admin`
 
 It keeps a virtualenv in .venv and reinstalls only when a lock file changes. Extra arguments
 go to the command it runs (for example `python3 dev.py test -k orders`).
@@ -70,13 +71,13 @@ def main(argv: list[str]) -> int:
     if sys.version_info < (3, 11):  # noqa: UP036  (this file may run on any python3)
         print(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
         return 2
-    if not argv or argv[0] not in {"up", "test", "lint"}:
+    if not argv or argv[0] not in {"up", "test", "lint", "cli"}:
         print(__doc__)
         return 2
     task, rest = argv[0], argv[1:]
-    if task == "up":
+    if task in ("up", "cli"):
         ensure_env("runtime")
-        become([str(BIN / "statewright"), "up", *rest])
+        become([str(BIN / "statewright"), *(["up"] if task == "up" else []), *rest])
     ensure_env("dev")
     if task == "test":
         become([str(BIN / "python"), "-m", "pytest", *rest])

@@ -36,9 +36,12 @@ _templates = Environment(
 class ReportActivities:
     """Holds the reporting API's base URL and the site store."""
 
-    def __init__(self, api_base_url: str, store: SiteStore) -> None:
+    def __init__(self, api_base_url: str, store: SiteStore, api_key: str | None = None) -> None:
         self._base_url = api_base_url.rstrip("/")
         self._store = store
+        # Sent as a header only; never part of an activity's input or result, so never in
+        # a workflow history.
+        self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
 
     @activity.defn(name="create_report")
     async def create_report(self, _: ReportRunInput) -> ReportTicket:
@@ -96,7 +99,7 @@ class ReportActivities:
         """Transient trouble (no connection, 5xx) raises a retryable error; a 4xx does not."""
         target = url if url.startswith(("http://", "https://")) else self._base_url + url
         try:
-            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
+            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT, headers=self._auth) as http:
                 response = await http.request(method, target, **kwargs)
         except httpx.TransportError as err:
             raise ApplicationError(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from temporalio.client import Client
 
 from api import errors
+from api.auth import AUTH_RESPONSES, KeyRing, RateLimiter, require
 from api.deps import AppState
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
@@ -16,6 +20,8 @@ from api.routes import cases, health, orders, payments, reports, runs, site, sto
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 from core.site_store import configured_site_store
+
+PROTECTED = (store, orders, payments, webhooks, cases, reports, site, runs)
 
 
 def create_app(settings: Settings, database_url: str, client: Client | None = None) -> FastAPI:
@@ -30,24 +36,47 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
             sessions=create_session_factory(engine),
             temporal=TemporalGateway(settings, client),
             site_store=configured_site_store(settings),
+            keys=KeyRing(settings.api_keys),
+            limiter=RateLimiter(settings.rate_limit_per_minute),
         )
         try:
             yield
         finally:
             await engine.dispose()
 
+    keys_on = bool(settings.api_keys)
     app = FastAPI(
         title="Statewright",
         summary="AWS Step Functions tutorial workflows, run as durable Temporal workflows.",
         version="0.1.0",
         lifespan=lifespan,
+        # With keys on, the schema and docs need a key too: only /health is open.
+        docs_url=None if keys_on else "/docs",
+        redoc_url=None if keys_on else "/redoc",
+        openapi_url=None if keys_on else "/openapi.json",
     )
     errors.install(app)
-    for module in (health, store, orders, payments, webhooks, cases, reports, site, runs):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in PROTECTED:
+        app.include_router(module.router, responses=AUTH_RESPONSES if keys_on else None)
+    if keys_on:
+        _protected_docs(app)
     app.add_middleware(
         BodyLimits,
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/webhooks": settings.webhook_max_body_bytes},
     )
     return app
+
+
+def _protected_docs(app: FastAPI) -> None:
+    read = [require("runs:read")]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=read)
+    async def openapi() -> JSONResponse:
+        schema: dict[str, Any] = app.openapi()
+        return JSONResponse(schema)
+
+    @app.get("/docs", include_in_schema=False, dependencies=read)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Statewright")

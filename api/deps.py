@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
+from api.auth import KeyRing, RateLimiter
 from api.gateway import TemporalGateway
 from core.db import SessionFactory
 from core.settings import Settings
@@ -23,6 +24,8 @@ class AppState:
     sessions: SessionFactory
     temporal: TemporalGateway
     site_store: SiteStore
+    keys: KeyRing
+    limiter: RateLimiter
 
 
 def get_state(request: Request) -> AppState:

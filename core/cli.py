@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
@@ -31,7 +32,7 @@ def resolve_database_url(settings: Settings) -> str:
     return start_postgres(settings.data_path / "postgres").url
 
 
-def cmd_migrate(settings: Settings) -> int:
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     from core.migrate import upgrade
 
     upgrade(resolve_database_url(settings))
@@ -39,17 +40,31 @@ def cmd_migrate(settings: Settings) -> int:
     return 0
 
 
-def cmd_worker(settings: Settings) -> int:
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
     from worker.main import run_worker
 
     asyncio.run(run_worker(settings, resolve_database_url(settings)))
     return 0
 
 
-def cmd_api(settings: Settings) -> int:
+def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+
+    if not settings.api_keys:
+        if not settings.api_is_local and not settings.allow_open_api:
+            log.error(
+                "refusing to serve on %s with no API keys: set STATEWRIGHT_API_KEYS "
+                "(see `statewright keys new`), or STATEWRIGHT_ALLOW_OPEN_API=true to accept it",
+                settings.api_host,
+            )
+            return 2
+        log.warning(
+            "no API keys configured: the API is open to anyone who can reach %s:%s",
+            settings.api_host,
+            settings.api_port,
+        )
 
     app = create_app(settings, resolve_database_url(settings))
     uvicorn.run(
@@ -58,7 +73,7 @@ def cmd_api(settings: Settings) -> int:
     return 0
 
 
-def cmd_schedules_apply(settings: Settings) -> int:
+def cmd_schedules_apply(settings: Settings, _: argparse.Namespace) -> int:
     applied = asyncio.run(apply_schedules(settings))
     log.info("schedule %r %s", applied.schedule_id, "created" if applied.created else "updated")
     return 0
@@ -72,22 +87,60 @@ async def apply_schedules(settings: Settings) -> Applied:
     return await apply_report_schedule(client, settings)
 
 
-def cmd_up(settings: Settings) -> int:
+def cmd_keys_new(_: Settings, args: argparse.Namespace) -> int:
+    from core.keys import SCOPES, ApiKeySpec, digest, new_key
+
+    name, scopes = args.name, [s.strip() for s in args.scopes.split(",") if s.strip()]
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        log.error("unknown scope(s) %s; choose from %s", unknown, ", ".join(SCOPES))
+        return 2
+    key = new_key()
+    spec = ApiKeySpec.model_validate({"name": name, "sha256": digest(key), "scopes": scopes})
+    print(f"key (give it to the client; it is shown only now): {key}")
+    print("add this entry to the JSON list in STATEWRIGHT_API_KEYS:")
+    print(spec.model_dump_json())
+    return 0
+
+
+def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
     from core.supervisor import run_stack
 
     return run_stack(settings)
 
 
-COMMANDS = {
-    "up": (cmd_up, "start Postgres, migrations, Temporal, a worker and the API; Ctrl-C stops all"),
-    "worker": (cmd_worker, "run a worker (production style: one process)"),
-    "api": (cmd_api, "run the HTTP API (production style: one process)"),
-    "migrate": (cmd_migrate, "apply the database migrations and exit"),
-    "schedules": (
-        cmd_schedules_apply,
-        "`schedules apply`: create or update the Temporal Schedules",
-    ),
-}
+Handler = Callable[[Settings, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="statewright",
+        description="Step Functions tutorial workflows as durable Temporal workflows. "
+        "Configuration comes from the environment (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, help=help_text, description=help_text)
+        parser.set_defaults(handler=handler)
+        return parser
+
+    command("up", cmd_up, "start Postgres, migrations, Temporal, a worker and the API")
+    command("worker", cmd_worker, "run a worker (production style: one process)")
+    command("api", cmd_api, "run the HTTP API (production style: one process)")
+    command("migrate", cmd_migrate, "apply the database migrations and exit")
+    schedules = sub.add_parser("schedules", help="manage the Temporal Schedules")
+    schedule_actions = schedules.add_subparsers(dest="action", required=True, metavar="ACTION")
+    schedule_actions.add_parser(
+        "apply", help="create the report runner's schedule, or update it"
+    ).set_defaults(handler=cmd_schedules_apply)
+    keys = sub.add_parser("keys", help="make API keys")
+    key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    new = key_actions.add_parser("new", help="make a key and print its STATEWRIGHT_API_KEYS entry")
+    new.add_argument("--name", required=True, help="who or what uses the key")
+    new.add_argument("--scopes", required=True, help="comma-separated, e.g. orders:write,runs:read")
+    new.set_defaults(handler=cmd_keys_new)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
@@ -106,22 +159,11 @@ def _exit(code: int) -> NoReturn:
 
 
 def _run(argv: list[str] | None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="statewright",
-        description="Step Functions tutorial workflows as durable Temporal workflows. "
-        "Configuration comes from the environment (see README).",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_, help_text) in COMMANDS.items():
-        command = sub.add_parser(name, help=help_text, description=help_text)
-        if name == "schedules":
-            actions = command.add_subparsers(dest="action", required=True, metavar="ACTION")
-            actions.add_parser("apply", help="create the report runner's schedule, or update it")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     logs.configure()
-    handler, _ = COMMANDS[args.command]
+    handler: Handler = args.handler
     try:
-        return handler(Settings())
+        return handler(Settings(), args)
     except KeyboardInterrupt:
         return 130
     except (TemporalUnreachable, OperationalError, ValidationError) as err:

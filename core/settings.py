@@ -6,8 +6,10 @@ from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.keys import ApiKeySpec
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -45,6 +47,22 @@ class Settings(BaseSettings):
         default=None, validation_alias="STATEWRIGHT_TEMPORAL_UI_URL"
     )
     max_body_bytes: int = Field(default=MIB, validation_alias="STATEWRIGHT_MAX_BODY_BYTES")
+    # Access control: with no key configured, the API is open (fine on 127.0.0.1 only).
+    api_keys: list[ApiKeySpec] = Field(
+        default_factory=list, validation_alias="STATEWRIGHT_API_KEYS"
+    )
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, validation_alias="STATEWRIGHT_RATE_LIMIT_PER_MINUTE"
+    )
+    reports_api_key: SecretStr | None = Field(
+        default=None, validation_alias="STATEWRIGHT_REPORTS_API_KEY"
+    )
+    allow_open_api: bool = Field(default=False, validation_alias="STATEWRIGHT_ALLOW_OPEN_API")
+
+    @property
+    def api_is_local(self) -> bool:
+        return self.api_host in ("127.0.0.1", "localhost", "::1")
+
     webhook_max_body_bytes: int = Field(
         default=256 * KIB, validation_alias="STATEWRIGHT_WEBHOOK_MAX_BODY_BYTES"
     )

@@ -207,6 +207,11 @@ def _start(stack: Stack) -> None:
     )
 
     ui = settings.temporal_ui_url if settings.uses_dev_temporal else "(your Temporal's web UI)"
+    keys = (
+        f"{len(settings.api_keys)} configured; every endpoint but /health needs one"
+        if settings.api_keys
+        else f"none: open to anyone who can reach {settings.api_host} (README: Access control)"
+    )
     print(
         "\n"
         "  Statewright is up.\n"
@@ -215,6 +220,7 @@ def _start(stack: Stack) -> None:
         f"    Temporal UI   {ui}\n"
         f"    Report page   {base}/site/report.html (published every minute)\n"
         f"    Data folder   {data}\n"
+        f"    API keys      {keys}\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )

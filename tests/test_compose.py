@@ -107,6 +107,16 @@ def test_app_service_is_wired_to_compose_services(services: Services, name: str)
     assert (ROOT / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).is_file()
 
 
+def test_api_keys_are_required(services: Services) -> None:
+    """Keys are on: compose refuses to start without them (`${VAR:?message}`)."""
+    api_keys = env_of(services["api"])["STATEWRIGHT_API_KEYS"]
+    runner_key = env_of(services["worker"])["STATEWRIGHT_REPORTS_API_KEY"]
+    assert api_keys.startswith("${STATEWRIGHT_API_KEYS:?")
+    assert runner_key.startswith("${STATEWRIGHT_REPORTS_API_KEY:?")
+    assert env_of(services["worker"])["STATEWRIGHT_REPORTS_API_URL"] == "http://api:8000"
+    assert env_of(services["api"])["STATEWRIGHT_API_HOST"] == "0.0.0.0"
+
+
 def test_dockerfile_base_is_pinned_and_user_is_not_root(dockerfile: str) -> None:
     assert re.search(r"^FROM\s+python:3\.11\.\d+-slim-bookworm\s*$", dockerfile, re.M)
     user = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)

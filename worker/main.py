@@ -42,6 +42,9 @@ def dependencies(settings: Settings, sessions: SessionFactory) -> Dependencies:
         reports_api_url=settings.reports_api_url,
         site_store=configured_site_store(settings),
         rng=random.Random(settings.case_random_seed),
+        reports_api_key=(
+            settings.reports_api_key.get_secret_value() if settings.reports_api_key else None
+        ),
     )
 
 

@@ -40,6 +40,7 @@ class Dependencies:
     reports_api_url: str
     site_store: SiteStore
     rng: random.Random = field(default_factory=random.Random)
+    reports_api_key: str | None = None
 
 
 def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
@@ -49,7 +50,7 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
     payments = PaymentActivities(deps.sessions, deps.provider)
     webhooks = WebhookActivities(deps.sessions)
     cases = CaseActivities(deps.sessions, deps.rng)
-    reports = ReportActivities(deps.reports_api_url, deps.site_store)
+    reports = ReportActivities(deps.reports_api_url, deps.site_store, deps.reports_api_key)
     return [
         inventory.check_stock,
         inventory.reserve_stock,

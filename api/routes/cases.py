@@ -11,6 +11,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.errors import UNAVAILABLE_CODES
 from api.runs import describe_run
@@ -46,6 +47,7 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 
 @router.post(
     "",
+    dependencies=[require("cases:write")],
     status_code=202,
     response_model=CaseAccepted,
     responses={code: {"model": ErrorOut} for code in (409, 413, 415, 503)},
@@ -115,7 +117,12 @@ async def _latest_with_key(
     return Started(workflow_id, latest.run_id, replayed=True)
 
 
-@router.get("/{case_id}", response_model=CaseOut, responses={404: {"model": ErrorOut}})
+@router.get(
+    "/{case_id}",
+    dependencies=[require("runs:read")],
+    response_model=CaseOut,
+    responses={404: {"model": ErrorOut}},
+)
 async def get_case(case_id: CaseIdPath, session: SessionDep) -> CaseOut:
     """The case as it stands, and every status change with its time, oldest first."""
     case = await session.get(SupportCase, case_id)
@@ -149,6 +156,7 @@ async def get_case(case_id: CaseIdPath, session: SessionDep) -> CaseOut:
 
 @router.post(
     "/{case_id}/resolve",
+    dependencies=[require("cases:write")],
     status_code=202,
     response_model=ResolveAccepted,
     responses={code: {"model": ErrorOut} for code in (404, 409, 503)},

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
+from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.errors import unprocessable
 from api.runs import describe_run
@@ -31,7 +32,13 @@ START_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/orders", status_code=202, response_model=OrderAccepted, responses=START_RESPONSES)
+@router.post(
+    "/orders",
+    dependencies=[require("orders:write")],
+    status_code=202,
+    response_model=OrderAccepted,
+    responses=START_RESPONSES,
+)
 async def create_order(
     body: OrderIn,
     session: SessionDep,
@@ -45,6 +52,7 @@ async def create_order(
 
 @router.post(
     "/create-order",
+    dependencies=[require("orders:write")],
     status_code=202,
     response_model=OrderAccepted,
     responses=START_RESPONSES,
@@ -93,7 +101,12 @@ async def _start(
     return accepted({"order_id": order_id, **run_ref(settings, started)}, started)
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut, responses={404: {"model": ErrorOut}})
+@router.get(
+    "/orders/{order_id}",
+    dependencies=[require("runs:read")],
+    response_model=OrderOut,
+    responses={404: {"model": ErrorOut}},
+)
 async def get_order(
     order_id: OrderIdPath, session: SessionDep, client: ClientDep, settings: SettingsDep
 ) -> OrderOut:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from api.auth import require
 from api.deps import ClientDep, SettingsDep
 from api.schemas import ErrorOut, PaymentAccepted, PaymentIn
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
@@ -16,6 +17,7 @@ router = APIRouter(tags=["payments"])
 
 @router.post(
     "/payments",
+    dependencies=[require("payments:write")],
     status_code=202,
     response_model=PaymentAccepted,
     responses={code: {"model": ErrorOut} for code in (409, 413, 415, 503)},

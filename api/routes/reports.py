@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from temporalio.client import ScheduleCalendarSpec, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.reporting import current_report, request_report
 from api.schemas import ErrorOut, ReportAccepted, ReportOut, RunRef, ScheduleOut
@@ -25,13 +26,23 @@ ReportId = Annotated[str, Path(min_length=1, max_length=64)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 
 
-@router.get("/schedule", response_model=ScheduleOut, responses=NOT_FOUND)
+@router.get(
+    "/schedule",
+    dependencies=[require("runs:read")],
+    response_model=ScheduleOut,
+    responses=NOT_FOUND,
+)
 async def get_schedule(client: ClientDep) -> ScheduleOut:
     """The runner's schedule: paused or not, and its next run times."""
     return await _describe(client.get_schedule_handle(REPORT_SCHEDULE_ID))
 
 
-@router.post("/schedule/pause", response_model=ScheduleOut, responses=NOT_FOUND)
+@router.post(
+    "/schedule/pause",
+    dependencies=[require("reports:write")],
+    response_model=ScheduleOut,
+    responses=NOT_FOUND,
+)
 async def pause_schedule(client: ClientDep) -> ScheduleOut:
     handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
     await _existing(handle)
@@ -39,7 +50,12 @@ async def pause_schedule(client: ClientDep) -> ScheduleOut:
     return await _describe(handle)
 
 
-@router.post("/schedule/resume", response_model=ScheduleOut, responses=NOT_FOUND)
+@router.post(
+    "/schedule/resume",
+    dependencies=[require("reports:write")],
+    response_model=ScheduleOut,
+    responses=NOT_FOUND,
+)
 async def resume_schedule(client: ClientDep) -> ScheduleOut:
     handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
     await _existing(handle)
@@ -114,6 +130,7 @@ async def _describe(handle: ScheduleHandle) -> ScheduleOut:
 
 @router.post(
     "/runs",
+    dependencies=[require("reports:write")],
     status_code=202,
     response_model=RunRef,
     responses={code: {"model": ErrorOut} for code in (409, 503)},
@@ -136,7 +153,9 @@ async def run_now(
     return accepted(run_ref(settings, started), started)
 
 
-@router.post("", status_code=202, response_model=ReportAccepted)
+@router.post(
+    "", dependencies=[require("reports:write")], status_code=202, response_model=ReportAccepted
+)
 async def create_report(
     session: SessionDep, settings: SettingsDep, key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -148,7 +167,12 @@ async def create_report(
     return JSONResponse(status_code=202, content=body.model_dump())
 
 
-@router.get("/{report_id}", response_model=ReportOut, responses=NOT_FOUND)
+@router.get(
+    "/{report_id}",
+    dependencies=[require("runs:read")],
+    response_model=ReportOut,
+    responses=NOT_FOUND,
+)
 async def get_report(report_id: ReportId, request: Request, session: SessionDep) -> ReportOut:
     """IN_PROGRESS until the report is generated; then COMPLETED with a `download_url`."""
     async with session.begin():
@@ -168,6 +192,7 @@ async def get_report(report_id: ReportId, request: Request, session: SessionDep)
 
 @router.get(
     "/{report_id}/download",
+    dependencies=[require("runs:read")],
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {}}, "description": "the report as CSV, with a header row"},

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
+from api.auth import require
 from api.deps import ClientDep, SettingsDep
 from api.runs import describe_run
 from api.schemas import (
@@ -34,7 +35,7 @@ VISIBILITY_STATUS = {
 }
 
 
-@router.get("", response_model=list[RunSummary])
+@router.get("", dependencies=[require("runs:read")], response_model=list[RunSummary])
 async def list_runs(
     client: ClientDep,
     settings: SettingsDep,
@@ -66,7 +67,12 @@ async def list_runs(
     return runs
 
 
-@router.get("/{workflow_id}", response_model=RunDetail, responses={404: {"model": ErrorOut}})
+@router.get(
+    "/{workflow_id}",
+    dependencies=[require("runs:read")],
+    response_model=RunDetail,
+    responses={404: {"model": ErrorOut}},
+)
 async def get_run(
     workflow_id: WorkflowIdPath, client: ClientDep, settings: SettingsDep
 ) -> RunDetail:
@@ -79,6 +85,7 @@ async def get_run(
 
 @router.post(
     "/{workflow_id}/cancel",
+    dependencies=[require("runs:cancel")],
     status_code=202,
     response_model=CancelAccepted,
     responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import HTMLResponse
 
+from api.auth import require
 from api.deps import State
 from api.schemas import ErrorOut
 from core.site_store import PAGE_NAMES
@@ -16,6 +17,7 @@ router = APIRouter(prefix="/site", tags=["site"])
 
 @router.get(
     "/{name}",
+    dependencies=[require("runs:read")],
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}}, 404: {"model": ErrorOut}},
 )

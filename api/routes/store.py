@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import select
 
+from api.auth import require
 from api.deps import SessionDep
 from api.schemas import ErrorOut, ItemIdPath, StoreItemIn, StoreItemOut
 from core.models import StoreItem
@@ -15,7 +16,9 @@ from core.stock import set_stock
 router = APIRouter(tags=["store"])
 
 
-@router.post("/store-items", status_code=201, response_model=StoreItemOut)
+@router.post(
+    "/store-items", dependencies=[require("admin")], status_code=201, response_model=StoreItemOut
+)
 async def put_store_item(item: StoreItemIn, session: SessionDep) -> StoreItemOut:
     """Create an item, or replace its stock. The change is journalled for reconciliation."""
     async with session.begin():
@@ -25,6 +28,7 @@ async def put_store_item(item: StoreItemIn, session: SessionDep) -> StoreItemOut
 
 @router.post(
     "/create-store-item",
+    dependencies=[require("admin")],
     status_code=201,
     response_model=StoreItemOut,
     summary="Seed route: same as POST /store-items, with the seed's `itemId`",
@@ -33,7 +37,7 @@ async def create_store_item(item: StoreItemIn, session: SessionDep) -> StoreItem
     return await put_store_item(item, session)
 
 
-@router.get("/store-items", response_model=list[StoreItemOut])
+@router.get("/store-items", dependencies=[require("runs:read")], response_model=list[StoreItemOut])
 async def list_store_items(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -49,7 +53,10 @@ async def list_store_items(
 
 
 @router.get(
-    "/store-items/{item_id}", response_model=StoreItemOut, responses={404: {"model": ErrorOut}}
+    "/store-items/{item_id}",
+    dependencies=[require("runs:read")],
+    response_model=StoreItemOut,
+    responses={404: {"model": ErrorOut}},
 )
 async def get_store_item(item_id: ItemIdPath, session: SessionDep) -> StoreItemOut:
     stock = await session.scalar(select(StoreItem.stock).where(StoreItem.item_id == item_id))

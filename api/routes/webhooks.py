@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
+from api.auth import require
 from api.deps import SettingsDep, State
 from api.errors import UNAVAILABLE_CODES
 from api.gateway import TemporalUnavailable
@@ -24,6 +25,7 @@ router = APIRouter(tags=["webhooks"])
 
 @router.post(
     "/webhooks",
+    dependencies=[require("webhooks:write")],
     status_code=202,
     response_model=WebhookAccepted,
     responses={
