@@ -17,13 +17,13 @@ from typing import Any
 
 from fastapi import Depends, HTTPException, Request
 
-from api.schemas import ErrorOut
+from api.schemas import json_error
 from core.keys import ApiKeySpec, Scope, digest
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut, "description": "missing or unknown API key"},
-    403: {"model": ErrorOut, "description": "the key lacks this route's scope"},
-    429: {"model": ErrorOut, "description": "the key is over its rate limit"},
+    401: json_error("missing or unknown API key"),
+    403: json_error("the key lacks this route's scope"),
+    429: json_error("the key is over its rate limit"),
 }
 
 

@@ -25,10 +25,18 @@ MAX_STOCK = 1_000_000_000
 ID_MAX = 64
 WORKFLOW_ID_MAX = 200
 
-ItemId = Annotated[str, Field(min_length=1, max_length=ID_MAX, examples=["sku-1"])]
-ItemIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
-OrderIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
-WorkflowIdPath = Annotated[str, Path(min_length=1, max_length=WORKFLOW_ID_MAX)]
+# Ids and names may hold any printable text (an item id may even be `<script>`), but no
+# control characters: Postgres refuses NUL outright, and the rest only cause trouble.
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# Free text (a resolution) may hold line breaks, never NUL.
+NO_NUL = r"^[^\x00]+$"
+
+ItemId = Annotated[
+    str, Field(min_length=1, max_length=ID_MAX, pattern=PRINTABLE, examples=["sku-1"])
+]
+ItemIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=PRINTABLE)]
+OrderIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=PRINTABLE)]
+WorkflowIdPath = Annotated[str, Path(min_length=1, max_length=WORKFLOW_ID_MAX, pattern=PRINTABLE)]
 
 
 class StrictModel(BaseModel):
@@ -151,11 +159,23 @@ class ErrorOut(BaseModel):
     detail: Any
 
 
+def json_error(description: str) -> dict[str, Any]:
+    """An error answer declared as JSON, for routes whose success is HTML or CSV (a `model`
+    there would be documented in the route's own media type)."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": ErrorOut.model_json_schema()}},
+    }
+
+
 class PaymentOrderIn(StrictModel):
     """Shape and types only: whether the amount is acceptable is the workflow's business."""
 
     order_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=ID_MAX)
+        str,
+        StringConstraints(
+            strip_whitespace=True, min_length=1, max_length=ID_MAX, pattern=PRINTABLE
+        ),
     ]
     amount: Decimal = Field(
         allow_inf_nan=False,
@@ -228,7 +248,7 @@ CaseId = Annotated[
     str,
     Field(min_length=1, max_length=ID_MAX, pattern=r"^[A-Za-z0-9._:-]+$", examples=["42"]),
 ]
-CaseIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX)]
+CaseIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=PRINTABLE)]
 
 
 class CaseIn(StrictModel):
@@ -273,9 +293,13 @@ class CaseOut(BaseModel):
 
 class ResolveIn(StrictModel):
     resolution: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=NO_NUL),
     ]
-    agent: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    agent: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=PRINTABLE),
+    ]
 
 
 class ResolveAccepted(BaseModel):

@@ -48,6 +48,8 @@ CASES: list[tuple[str, Any, int, str]] = [
         "Extra inputs are not permitted",
     ),
     ("empty item id", {"order": [{"item_id": "", "quantity": 1}]}, 422, "at least 1 character"),
+    ("NUL in item id", {"order": [{"item_id": "a\x00b", "quantity": 1}]}, 422, "match pattern"),
+    ("newline in item id", {"order": [{"item_id": "a\nb", "quantity": 1}]}, 422, "match pattern"),
     (
         "over-long item id",
         {"order": [{"item_id": "x" * 65, "quantity": 1}]},

@@ -106,6 +106,8 @@ async def test_same_key_twice_is_one_run_and_one_row(
         ("[1, 2, 3]", "application/json", 422, "valid dictionary"),
         ('"just a string"', "application/json", 422, "valid dictionary"),
         ("{broken", "application/json", 422, "JSON decode error"),
+        ('{"a": ["ok", "nul\\u0000here"]}', "application/json", 422, "NUL character"),
+        ('{"k\\u0000": 1}', "application/json", 422, "NUL character"),
     ],
 )
 async def test_webhook_limits(

@@ -13,7 +13,15 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.reporting import current_report, request_report
-from api.schemas import ErrorOut, ReportAccepted, ReportOut, RunRef, ScheduleOut
+from api.schemas import (
+    PRINTABLE,
+    ErrorOut,
+    ReportAccepted,
+    ReportOut,
+    RunRef,
+    ScheduleOut,
+    json_error,
+)
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from core.models import Report
 from core.schedules import REPORT_SCHEDULE_ID
@@ -22,7 +30,7 @@ from workflows.reports import ReportRunnerWorkflow
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
-ReportId = Annotated[str, Path(min_length=1, max_length=64)]
+ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 
 
@@ -195,9 +203,12 @@ async def get_report(report_id: ReportId, request: Request, session: SessionDep)
     dependencies=[require("runs:read")],
     response_class=Response,
     responses={
-        200: {"content": {"text/csv": {}}, "description": "the report as CSV, with a header row"},
-        404: {"model": ErrorOut},
-        409: {"model": ErrorOut},
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "the report as CSV, with a header row",
+        },
+        404: json_error("unknown report"),
+        409: json_error("the report is not ready yet"),
     },
 )
 async def download_report(report_id: ReportId, session: SessionDep) -> Response:

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from api.auth import require
 from api.deps import State
-from api.schemas import ErrorOut
+from api.schemas import json_error
 from core.site_store import PAGE_NAMES
 
 router = APIRouter(prefix="/site", tags=["site"])
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/site", tags=["site"])
     "/{name}",
     dependencies=[require("runs:read")],
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}}, 404: {"model": ErrorOut}},
+    responses={404: json_error("no such page, or nothing published yet")},
 )
 async def site_page(
     name: Annotated[str, Path(description=" or ".join(PAGE_NAMES))], state: State

@@ -41,7 +41,7 @@ async def create_store_item(item: StoreItemIn, session: SessionDep) -> StoreItem
 async def list_store_items(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[StoreItemOut]:
     rows = await session.execute(
         select(StoreItem.item_id, StoreItem.stock)
