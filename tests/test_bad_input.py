@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import func, select
 from temporalio.client import Client
 
+from api.app import create_app
 from core.db import SessionFactory
 from core.models import Order, StockLedgerEntry
+from core.settings import Settings
 from tests.helpers import stock_items, stock_of
 
 CASES: list[tuple[str, Any, int, str]] = [
@@ -176,3 +178,21 @@ async def test_bad_store_item_is_rejected(http: httpx.AsyncClient, item_prefix: 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "quantity"]
     assert (await http.get(f"/store-items/{item}")).status_code == 404
+
+
+POST_PATHS = sorted(
+    path.replace("{case_id}", "c-1").replace("{workflow_id}", "wf-1")
+    for path, methods in create_app(Settings(), "postgresql+psycopg://unused/none")
+    .openapi()["paths"]
+    .items()
+    if "post" in methods
+)
+
+
+@pytest.mark.parametrize("path", POST_PATHS)
+async def test_every_endpoint_limits_the_body(http: httpx.AsyncClient, path: str) -> None:
+    big = b'{"pad": "' + b"x" * (1024 * 1024) + b'"}'
+    response = await http.post(path, content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413, f"{path}: {response.status_code}"
+    text = await http.post(path, content=b"hello", headers={"content-type": "text/plain"})
+    assert text.status_code == 415, f"{path}: {text.status_code}"
