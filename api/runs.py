@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.schemas import RunDetail, RunError, RunStep
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 def _time(ts: Timestamp) -> datetime | None:
@@ -50,6 +53,7 @@ class _Step:
     error: RunError | None = None
     started_at: datetime | None = None
     closed_at: datetime | None = None
+    local: bool = False
 
 
 async def describe_run(
@@ -117,8 +121,41 @@ def _apply(event: HistoryEvent, detail: RunDetail, steps: dict[int, _Step]) -> N
             input=_values(attrs.input),
             scheduled_at=_time(event.event_time),
         )
+    elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+        _apply_local_activity(event, steps)
     else:
         _apply_activity_progress(event, steps)
+
+
+def _apply_local_activity(event: HistoryEvent, steps: dict[int, _Step]) -> None:
+    """A local activity leaves one marker when it ends, with its result or failure, its
+    attempts and times, but not its input, which Temporal does not record for these."""
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in marker.details:
+        return
+    data = json.loads(marker.details["data"].payloads[0].data)
+    failed = marker.HasField("failure")
+    step = _Step(
+        activity_id=str(data.get("activity_id", "")),
+        name=str(data.get("activity_type", "?")),
+        input=None,
+        scheduled_at=_json_time(data.get("original_schedule_time")),
+        status="FAILED" if failed else "COMPLETED",
+        attempts=int(data.get("attempt", 1)),
+        result=None
+        if failed or "result" not in marker.details
+        else _values(marker.details["result"]),
+        error=_error(marker.failure) if failed else None,
+        closed_at=_json_time(data.get("complete_time")) or _time(event.event_time),
+        local=True,
+    )
+    steps[event.event_id] = step
+
+
+def _json_time(value: Any) -> datetime | None:
+    if not isinstance(value, dict):
+        return None
+    return datetime.fromtimestamp(value.get("seconds", 0) + value.get("nanos", 0) / 1e9, UTC)
 
 
 def _apply_activity_progress(event: HistoryEvent, steps: dict[int, _Step]) -> None:

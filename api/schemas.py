@@ -133,6 +133,10 @@ class RunStep(BaseModel):
     scheduled_at: datetime | None = None
     started_at: datetime | None = None
     closed_at: datetime | None = None
+    local: bool = Field(
+        default=False,
+        description="a local activity: run inside the worker, with no input recorded",
+    )
 
 
 class RunDetail(BaseModel):
@@ -214,6 +218,7 @@ class WorkflowType(StrEnum):
     WEBHOOK = "WebhookWorkflow"
     SUPPORT_CASE = "SupportCaseWorkflow"
     REPORT_RUNNER = "ReportRunnerWorkflow"
+    BENCH_NOOP = "BenchNoopWorkflow"
 
 
 class RunStatus(StrEnum):

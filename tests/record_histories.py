@@ -42,12 +42,14 @@ from tests.helpers import (
     until_waiting_for_tier2,
     worker_with,
 )
+from workflows.bench import BenchNoopWorkflow
 from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import (
     CaseInput,
     CaseProgress,
     CaseStep,
     LedgerResult,
+    NoopShape,
     PaymentInput,
     PaymentOrder,
     ReportRunInput,
@@ -217,11 +219,29 @@ def _report(delay_s: float, max_polls: int) -> Scenario:
     return scenario
 
 
+async def _noop(client: Client, queue: str, sessions: SessionFactory, database_url: str) -> Any:
+    async with worker_with(client, queue, sessions):
+        handle = await client.start_workflow(
+            BenchNoopWorkflow.run,
+            NoopShape(stages=[2, 3]),
+            id=f"bench-noop-{uuid.uuid4().hex}",
+            task_queue=queue,
+        )
+        await handle.result()
+    return handle
+
+
 SCENARIOS: dict[str, Scenario] = {
     "order_completed": order_completed,
     "order_not_in_stock": order_not_in_stock,
     "order_compensated": order_compensated,
     "order_canceled": order_canceled,
+    # Recorded after the order steps became local activities (patch
+    # "orders-local-activities"); the four above keep the regular-activity path replaying.
+    "order_local_completed": order_completed,
+    "order_local_not_in_stock": order_not_in_stock,
+    "order_local_compensated": order_compensated,
+    "order_local_canceled": order_canceled,
     "payment_completed": _payment("19.99"),
     "payment_invalid_amount": _payment("0"),
     "payment_declined": _payment("1000.01"),
@@ -236,6 +256,7 @@ SCENARIOS: dict[str, Scenario] = {
     "case_step_caught": _case(),
     "report_published": _report(delay_s=1.5, max_polls=10),
     "report_not_ready": _report(delay_s=3600, max_polls=2),
+    "bench_noop": _noop,
 }
 
 

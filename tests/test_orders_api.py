@@ -7,8 +7,8 @@ import asyncio
 import httpx
 
 from core.db import SessionFactory
+from core.invariants import assert_stock_invariants
 from tests.helpers import stock_of, wait_for_run
-from tests.invariants import assert_stock_invariants
 
 
 async def test_order_walkthrough(

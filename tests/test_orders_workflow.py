@@ -10,6 +10,7 @@ from temporalio.exceptions import ApplicationError
 from activities.inventory import InventoryActivities
 from api.runs import describe_run
 from core.db import SessionFactory
+from core.invariants import assert_stock_invariants
 from core.settings import Settings
 from tests.helpers import (
     count_orders,
@@ -20,7 +21,6 @@ from tests.helpers import (
     stock_of,
     worker_with,
 )
-from tests.invariants import assert_stock_invariants
 from workflows.contracts import LedgerResult, StockRequest, order_workflow_id
 
 

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from activities.inventory import InventoryActivities
 from api.schemas import WorkflowType
 from core.db import SessionFactory
+from core.invariants import assert_stock_invariants
 from tests.helpers import (
     order_status,
     stock_items,
@@ -18,7 +19,6 @@ from tests.helpers import (
     wait_for_run,
     worker_with,
 )
-from tests.invariants import assert_stock_invariants
 from worker.registry import WORKFLOWS
 from workflows.contracts import LedgerResult, StockRequest
 

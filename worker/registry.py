@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from activities.bench import bench_noop
 from activities.cases import CaseActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
@@ -16,6 +17,7 @@ from activities.reports import ReportActivities
 from activities.webhooks import WebhookActivities
 from core.db import SessionFactory
 from core.site_store import SiteStore
+from workflows.bench import BenchNoopWorkflow
 from workflows.cases import SupportCaseWorkflow
 from workflows.orders import CreateOrderWorkflow
 from workflows.payments import ProcessOrderWorkflow
@@ -28,6 +30,7 @@ WORKFLOWS: Sequence[type] = (
     WebhookWorkflow,
     SupportCaseWorkflow,
     ReportRunnerWorkflow,
+    BenchNoopWorkflow,
 )
 
 
@@ -74,4 +77,5 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
         reports.download_report,
         reports.render_report,
         reports.publish_report,
+        bench_noop,
     ]

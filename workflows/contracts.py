@@ -236,3 +236,17 @@ class PublishedReport(BaseModel):
     location: str
     row_count: int
     size_bytes: int
+
+
+# The benchmark's baseline: no-op work of a scenario's shape, in regular activities.
+
+
+class NoopShape(BaseModel):
+    """Stages run one after another; the activities of a stage run in parallel."""
+
+    stages: list[int]
+
+
+class NoopStep(BaseModel):
+    stage: int
+    index: int

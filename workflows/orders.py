@@ -7,9 +7,12 @@ race is compensated: what was taken is given back and the order is marked failed
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from workflows.concurrency import all_or_cancel
@@ -24,9 +27,11 @@ with workflow.unsafe.imports_passed_through():
         StockCheck,
         StockRequest,
     )
-    from workflows.failures import run_failure
+    from workflows.failures import StepError, run_failure
     from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
 
+T = TypeVar("T")
+LOCAL_ACTIVITIES = "orders-local-activities"
 STEP_RETRY = step_retry(NOT_IN_STOCK)
 COMPENSATION_RETRY = UNLIMITED_RETRY
 
@@ -35,65 +40,47 @@ COMPENSATION_RETRY = UNLIMITED_RETRY
 class CreateOrderWorkflow:
     """Checks stock for every line, then creates the order and takes the stock, all or nothing."""
 
+    def __init__(self) -> None:
+        self._local = False
+
     @workflow.run
     async def run(self, order: CreateOrderInput) -> CreateOrderResult:
+        # Every step is a short database call: as local activities they skip a server round
+        # trip each. Runs recorded before this change replay on the regular-activity path.
+        self._local = workflow.patched(LOCAL_ACTIVITIES)
         requests = [
             StockRequest(order_id=order.order_id, item_id=line.item_id, quantity=line.quantity)
             for line in order.lines
         ]
         try:
             await all_or_cancel(
-                workflow.execute_activity(
-                    "check_stock",
-                    request,
-                    result_type=StockCheck,
-                    start_to_close_timeout=STEP_TIMEOUT,
-                    retry_policy=STEP_RETRY,
-                )
-                for request in requests
+                self._step("check_stock", request, StockCheck, STEP_RETRY) for request in requests
             )
-        except ActivityError as err:
+        except StepError as err:
             if is_cancelled_exception(err):
                 raise  # cancelled before anything was written: nothing to undo
             raise run_failure(err, [NOT_IN_STOCK]) from err
 
-        create = workflow.execute_activity(
-            "create_order",
-            order,
-            result_type=OrderRecord,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
-        )
+        create = self._step("create_order", order, OrderRecord, STEP_RETRY)
         reserves = [
-            workflow.execute_activity(
-                "reserve_stock",
-                request,
-                result_type=LedgerResult,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
-            for request in requests
+            self._step("reserve_stock", request, LedgerResult, STEP_RETRY) for request in requests
         ]
         try:
             await all_or_cancel([create, *reserves])
-        except (ActivityError, asyncio.CancelledError) as err:
+        except (*StepError, asyncio.CancelledError) as err:
             # A run cancel reaches us either way, depending on whether an activity's
             # cancellation or the run's own arrives first.
             if is_cancelled_exception(err):
                 # A cancelled run must not keep stock it took; it still ends CANCELED.
                 await self._compensate(order, requests, "order run was canceled")
                 raise
-            assert isinstance(err, ActivityError)
+            assert isinstance(err, StepError)
             failure = run_failure(err, [NOT_IN_STOCK])
             await self._compensate(order, requests, failure.message)
             raise failure from err
 
-        await workflow.execute_activity(
-            "complete_order",
-            OrderRef(order_id=order.order_id),
-            result_type=OrderRecord,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=COMPENSATION_RETRY,
+        await self._step(
+            "complete_order", OrderRef(order_id=order.order_id), OrderRecord, COMPENSATION_RETRY
         )
         return CreateOrderResult(order_id=order.order_id, status="COMPLETED", lines=order.lines)
 
@@ -103,19 +90,27 @@ class CreateOrderWorkflow:
         # Every line is released, not only those known to be taken: a decrement that was
         # cancelled mid-flight may still land, and the release's ledger row stops it.
         await all_or_cancel(
-            workflow.execute_activity(
-                "release_stock",
-                request,
-                result_type=LedgerResult,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=COMPENSATION_RETRY,
-            )
+            self._step("release_stock", request, LedgerResult, COMPENSATION_RETRY)
             for request in requests
         )
-        await workflow.execute_activity(
-            "fail_order",
-            FailOrderInput(order=order, reason=reason),
-            result_type=OrderRecord,
+        failed = FailOrderInput(order=order, reason=reason)
+        await self._step("fail_order", failed, OrderRecord, COMPENSATION_RETRY)
+
+    def _step(
+        self, activity: str, arg: object, result_type: type[T], retry: RetryPolicy
+    ) -> Awaitable[T]:
+        if self._local:
+            return workflow.execute_local_activity(
+                activity,
+                arg,
+                result_type=result_type,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=retry,
+            )
+        return workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
             start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=COMPENSATION_RETRY,
+            retry_policy=retry,
         )

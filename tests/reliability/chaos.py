@@ -29,8 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import create_engine, create_session_factory
+from core.invariants import assert_stock_invariants
 from core.models import CaseEvent, OrderRecord, Payment, SupportCase, WebhookEvent
-from tests.invariants import assert_stock_invariants
 from tests.reliability.stack import ProcessStack
 
 RETRYABLE = {502, 503, 504}

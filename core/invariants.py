@@ -1,4 +1,5 @@
-"""The stock invariants of DESIGN section 1, checked against the database."""
+"""The stock invariants of DESIGN section 1, checked against the database. Tests, the chaos
+run and the benchmark all use these."""
 
 from __future__ import annotations
 
@@ -48,11 +49,21 @@ PARTIAL_ORDERS = text(
 )
 
 
-async def assert_stock_invariants(sessions: SessionFactory, item_ids: list[str]) -> None:
-    """Stock is never negative; initial stock minus completed orders equals current stock, and
-    the ledger agrees; every order is all or nothing, and none is left pending."""
+async def stock_violations(sessions: SessionFactory, item_ids: list[str]) -> list[str]:
+    """What breaks the invariants, in words; empty when they hold. Stock is never negative;
+    initial stock minus completed orders equals current stock, and the ledger agrees; every
+    order is all or nothing, and none is left pending."""
     async with sessions() as session:
         bad = (await session.execute(VIOLATIONS, {"items": item_ids})).all()
         partial = (await session.execute(PARTIAL_ORDERS, {"items": item_ids})).all()
-    assert not bad, f"stock invariant broken (item, stock, initial, completed, held): {bad}"
-    assert not partial, f"orders not all-or-nothing or still pending: {partial}"
+    found = []
+    if bad:
+        found.append(f"stock invariant broken (item, stock, initial, completed, held): {bad}")
+    if partial:
+        found.append(f"orders not all-or-nothing or still pending: {partial}")
+    return found
+
+
+async def assert_stock_invariants(sessions: SessionFactory, item_ids: list[str]) -> None:
+    violations = await stock_violations(sessions, item_ids)
+    assert not violations, "; ".join(violations)

@@ -1,0 +1,486 @@
+"""`statewright bench`: load a running stack through its HTTP API, with a same-run baseline.
+
+Each run has two phases on the same Temporal server and worker:
+
+1. **Baseline.** `BenchNoopWorkflow`, a no-op workflow made of regular activities shaped like
+   the scenario (for a 2-line cart: 2 in parallel, then 3 in parallel), started with raw
+   `client.start_workflow` calls. This gives the raw start latency and a naive build's
+   throughput.
+2. **Scenario.** The same count of real requests through the HTTP API, at the same
+   concurrency.
+
+Absolute figures on a shared 2-core machine are noise; the ratios to the baseline are the
+figures. Runs are found afterwards through visibility, so measuring adds no load while the
+phase runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from temporalio.client import Client
+
+from core.db import create_engine, create_session_factory
+from core.invariants import stock_violations
+from core.settings import Settings
+from core.stock import set_stock
+from core.temporal import connect
+from workflows.bench import BenchNoopWorkflow
+from workflows.contracts import NoopShape
+
+SCENARIOS = ("orders", "payments", "webhooks", "cases")
+WORKFLOW_TYPES = {
+    "orders": "CreateOrderWorkflow",
+    "payments": "ProcessOrderWorkflow",
+    "webhooks": "WebhookWorkflow",
+    "cases": "SupportCaseWorkflow",
+}
+
+
+def baseline_shape(scenario: str, lines: int) -> list[int]:
+    """The no-op shape of each scenario: its activities, stage by stage."""
+    return {
+        "orders": [lines, lines + 1],
+        "payments": [1, 1, 1],
+        "webhooks": [1],
+        "cases": [1, 1, 1, 1],
+    }[scenario]
+
+
+@dataclass
+class Options:
+    scenario: str
+    count: int = 1000
+    concurrency: int = 32
+    lines: int = 2
+    json_path: Path | None = None
+    plot_path: Path | None = None
+    settle_timeout_s: float = 900
+
+
+@dataclass
+class Phase:
+    """One phase's raw observations."""
+
+    name: str
+    workflow_type: str
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    sent: dict[str, float] = field(default_factory=dict)  # workflow id -> wall time sent
+    latencies_ms: list[float] = field(default_factory=list)
+    failures: int = 0
+    runs: list[tuple[str, str, float, float]] = field(
+        default_factory=list
+    )  # id, status, start, close
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    worker_peak_rss_mb: float = 0.0
+    worker_peak_in_flight: int = 0
+
+
+def percentile(samples: list[float], p: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Progress:
+    """One live line on stderr: a bar of closed runs, and the sent count."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total = label, total
+
+    def show(self, sent: int, closed: int) -> None:
+        width = 30
+        filled = int(width * closed / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(
+            f"\r  {self.label:<9} [{bar}] {closed:>5}/{self.total} closed, {sent:>5} sent"
+        )
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        sys.stderr.write("\n")
+
+
+class Sampler:
+    """CPU seconds of the worker and the Temporal server, and the worker's peak memory."""
+
+    def __init__(self) -> None:
+        self.workers = _processes(
+            lambda cmd: ("core.cli" in cmd and "worker" in cmd) or "statewright worker" in cmd
+        )
+        self.servers = _processes(lambda cmd: "temporal" in cmd and "start-dev" in cmd)
+        self._start = self._cpu()
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _cpu(self) -> dict[str, float]:
+        return {"worker": _cpu(self.workers), "server": _cpu(self.servers)}
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            rss = 0
+            for process in self.workers:
+                with contextlib.suppress(psutil.Error):
+                    rss += process.memory_info().rss
+            self.peak_rss = max(self.peak_rss, rss)
+
+    def stop(self, phase: Phase) -> None:
+        self._stop.set()
+        self._thread.join()
+        end = self._cpu()
+        phase.cpu_s = {name: round(end[name] - self._start[name], 2) for name in end}
+        phase.worker_peak_rss_mb = round(self.peak_rss / 2**20, 1)
+
+
+def _processes(match: Callable[[str], bool]) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(process.info["cmdline"] or [])
+        if match(cmd) and process.pid != psutil.Process().pid:
+            found.append(process)
+    return found
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+async def _drive(
+    phase: Phase, count: int, concurrency: int, send: Callable[[int], Awaitable[str]]
+) -> None:
+    """`count` sends from `concurrency` senders, while the progress line follows closures."""
+    next_index = 0
+
+    async def sender() -> None:
+        nonlocal next_index
+        while next_index < count:
+            index = next_index
+            next_index += 1
+            began = time.time()
+            t0 = time.perf_counter()
+            try:
+                workflow_id = await send(index)
+            except Exception:
+                phase.failures += 1
+                continue
+            phase.latencies_ms.append((time.perf_counter() - t0) * 1000)
+            phase.sent[workflow_id] = began
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
+async def _settle(client: Client, settings: Settings, phase: Phase, timeout_s: float) -> None:
+    """Wait until every run of the phase has closed, showing progress, then collect them."""
+    since = phase.started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    base = (
+        f"TaskQueue = '{settings.task_queue}' AND WorkflowType = '{phase.workflow_type}' "
+        f"AND StartTime >= '{since}'"
+    )
+    progress = Progress(phase.name, len(phase.sent))
+    deadline = time.monotonic() + timeout_s
+    while True:
+        running = (await client.count_workflows(f"{base} AND ExecutionStatus = 'Running'")).count
+        phase.worker_peak_in_flight = max(phase.worker_peak_in_flight, running)
+        closed = len(phase.sent) - running
+        progress.show(len(phase.sent), closed)
+        if running == 0 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    progress.done()
+    async for run in client.list_workflows(base):
+        if run.id in phase.sent and run.close_time is not None:
+            phase.runs.append(
+                (
+                    run.id,
+                    run.status.name if run.status else "?",
+                    run.start_time.timestamp(),
+                    run.close_time.timestamp(),
+                )
+            )
+
+
+def summarize(phase: Phase) -> dict[str, Any]:
+    completed = [r for r in phase.runs if r[1] == "COMPLETED"]
+    first_send = min(phase.sent.values(), default=0.0)
+    last_close = max((r[3] for r in phase.runs), default=first_send)
+    span = max(last_close - first_send, 1e-9)
+    e2e = [(close - phase.sent[wid]) * 1000 for wid, _, _, close in phase.runs]
+    return {
+        "sent": len(phase.sent),
+        "send_failures": phase.failures,
+        "closed": len(phase.runs),
+        "completed": len(completed),
+        "other_outcomes": len(phase.runs) - len(completed),
+        "post_latency_ms": {
+            "p50": round(percentile(phase.latencies_ms, 50), 1),
+            "p99": round(percentile(phase.latencies_ms, 99), 1),
+            "max": round(max(phase.latencies_ms, default=float("nan")), 1),
+        },
+        "runs_completed_per_s": round(len(completed) / span, 2),
+        "runs_closed_per_s": round(len(phase.runs) / span, 2),
+        "end_to_end_ms": {
+            "p50": round(percentile(e2e, 50), 1),
+            "p99": round(percentile(e2e, 99), 1),
+        },
+        "cpu_s": phase.cpu_s,
+        "worker_peak_rss_mb": phase.worker_peak_rss_mb,
+        "peak_runs_in_flight": phase.worker_peak_in_flight,
+        "wall_s": round(span, 2),
+    }
+
+
+class Bench:
+    def __init__(self, options: Options, settings: Settings, client: Client) -> None:
+        self.options, self.settings, self.client = options, settings, client
+        self.tag = uuid.uuid4().hex[:8]
+        self.items = [f"bench-{self.tag}-{i}" for i in range(max(options.lines, 1))]
+
+    async def baseline(self) -> Phase:
+        phase = Phase("baseline", "BenchNoopWorkflow")
+        shape = NoopShape(stages=baseline_shape(self.options.scenario, self.options.lines))
+
+        async def start(index: int) -> str:
+            workflow_id = f"bench-noop-{self.tag}-{index}"
+            await self.client.start_workflow(
+                BenchNoopWorkflow.run, shape, id=workflow_id, task_queue=self.settings.task_queue
+            )
+            return workflow_id
+
+        return await self._phase(phase, start)
+
+    async def scenario(self, http: httpx.AsyncClient) -> Phase:
+        name = self.options.scenario
+        phase = Phase(name, WORKFLOW_TYPES[name])
+        request = getattr(self, f"_{name}")
+
+        async def send(index: int) -> str:
+            path, body = request(index)
+            response = await http.post(path, json=body)
+            if response.status_code != 202:
+                raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
+            return str(response.json()["workflow_id"])
+
+        return await self._phase(phase, send)
+
+    async def _phase(self, phase: Phase, send: Callable[[int], Awaitable[str]]) -> Phase:
+        sampler = Sampler()
+        phase.started_at = datetime.now(UTC)
+        await _drive(phase, self.options.count, self.options.concurrency, send)
+        await _settle(self.client, self.settings, phase, self.options.settle_timeout_s)
+        sampler.stop(phase)
+        return phase
+
+    def _orders(self, index: int) -> tuple[str, Any]:
+        cart = [{"item_id": item, "quantity": 1} for item in self.items[: self.options.lines]]
+        return "/orders", {"order": cart}
+
+    def _payments(self, index: int) -> tuple[str, Any]:
+        return "/payments", {"order": {"order_id": f"bench-{self.tag}-{index}", "amount": "9.99"}}
+
+    def _webhooks(self, index: int) -> tuple[str, Any]:
+        return "/webhooks", {"bench": self.tag, "n": index}
+
+    def _cases(self, index: int) -> tuple[str, Any]:
+        return "/cases", {"case_id": f"bench-{self.tag}-{index}"}
+
+
+async def run_bench(options: Options, settings: Settings, database_url: str) -> dict[str, Any]:
+    client = await connect(settings)
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    bench = Bench(options, settings, client)
+    base_url = settings.reports_api_url
+    headers = {}
+    if settings.reports_api_key:
+        headers["Authorization"] = f"Bearer {settings.reports_api_key.get_secret_value()}"
+    try:
+        if options.scenario == "orders":
+            async with sessions.begin() as session:
+                for item in bench.items:
+                    await set_stock(session, item, options.count + 10)
+        print(
+            f"bench {options.scenario}: {options.count} runs at concurrency "
+            f"{options.concurrency} against {base_url}",
+            file=sys.stderr,
+        )
+        baseline = await bench.baseline()
+        limits = httpx.Limits(max_connections=options.concurrency)
+        async with httpx.AsyncClient(
+            base_url=base_url, timeout=60, headers=headers, limits=limits
+        ) as http:
+            scenario = await bench.scenario(http)
+        invariants = (
+            await stock_violations(sessions, bench.items) if options.scenario == "orders" else []
+        )
+    finally:
+        await engine.dispose()
+    return report(options, baseline, scenario, invariants)
+
+
+def report(
+    options: Options, baseline: Phase, scenario: Phase, violations: list[str]
+) -> dict[str, Any]:
+    base, real = summarize(baseline), summarize(scenario)
+    lines = max(options.lines, 1) if options.scenario == "orders" else 1
+    cpu = real["cpu_s"]["worker"] + real["cpu_s"]["server"]
+    return {
+        "scenario": options.scenario,
+        "count": options.count,
+        "concurrency": options.concurrency,
+        "lines_per_cart": lines if options.scenario == "orders" else None,
+        "baseline": base,
+        "scenario_figures": real,
+        "ratios": {
+            "throughput_vs_baseline": round(
+                real["runs_completed_per_s"] / max(base["runs_completed_per_s"], 1e-9), 2
+            ),
+            "post_p99_vs_start_p99": round(
+                real["post_latency_ms"]["p99"] / max(base["post_latency_ms"]["p99"], 1e-9), 2
+            ),
+            "cpu_vs_baseline": round(
+                cpu / max(base["cpu_s"]["worker"] + base["cpu_s"]["server"], 1e-9), 2
+            ),
+        },
+        "cost_per_line_cpu_ms": round(1000 * cpu / max(real["closed"] * lines, 1), 3),
+        "invariants": {"checked": options.scenario == "orders", "violations": violations},
+        "raw": {
+            "post_latency_ms": scenario.latencies_ms,
+            "start_latency_ms": baseline.latencies_ms,
+            "closes": sorted(r[3] for r in scenario.runs),
+            "baseline_closes": sorted(r[3] for r in baseline.runs),
+        },
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    base, real, ratios = result["baseline"], result["scenario_figures"], result["ratios"]
+    rows = [
+        (
+            "runs sent / closed / completed",
+            f"{base['sent']} / {base['closed']} / {base['completed']}",
+            f"{real['sent']} / {real['closed']} / {real['completed']}",
+        ),
+        (
+            "start or POST latency p50 / p99 / max ms",
+            _trio(base["post_latency_ms"]),
+            _trio(real["post_latency_ms"]),
+        ),
+        (
+            "runs completed per second",
+            f"{base['runs_completed_per_s']}",
+            f"{real['runs_completed_per_s']}",
+        ),
+        (
+            "end to end p50 / p99 ms",
+            f"{base['end_to_end_ms']['p50']} / {base['end_to_end_ms']['p99']}",
+            f"{real['end_to_end_ms']['p50']} / {real['end_to_end_ms']['p99']}",
+        ),
+        (
+            "CPU s worker / server",
+            f"{base['cpu_s']['worker']} / {base['cpu_s']['server']}",
+            f"{real['cpu_s']['worker']} / {real['cpu_s']['server']}",
+        ),
+        ("worker peak RSS MB", f"{base['worker_peak_rss_mb']}", f"{real['worker_peak_rss_mb']}"),
+        ("peak runs in flight", f"{base['peak_runs_in_flight']}", f"{real['peak_runs_in_flight']}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'':<{width}}  {'no-op baseline':>22}  {result['scenario'] + ' (API)':>22}")
+    for name, a, b in rows:
+        print(f"{name:<{width}}  {a:>22}  {b:>22}")
+    print(
+        f"\nthroughput vs baseline: {ratios['throughput_vs_baseline']}x   "
+        f"POST p99 vs raw start p99: {ratios['post_p99_vs_start_p99']}x   "
+        f"CPU vs baseline: {ratios['cpu_vs_baseline']}x   "
+        f"CPU per line: {result['cost_per_line_cpu_ms']} ms"
+    )
+    invariants = result["invariants"]
+    if invariants["checked"]:
+        verdict = (
+            "hold"
+            if not invariants["violations"]
+            else "BROKEN: " + "; ".join(invariants["violations"])
+        )
+        print(f"stock invariants: {verdict}")
+
+
+def _trio(figures: dict[str, float]) -> str:
+    return f"{figures['p50']} / {figures['p99']} / {figures['max']}"
+
+
+def plot(result: dict[str, Any], path: Path) -> None:
+    """Latency distributions, and runs closed per second over time, for both phases."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    raw = result["raw"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.hist(
+        [raw["start_latency_ms"], raw["post_latency_ms"]],
+        bins=40,
+        label=["raw start_workflow (baseline)", f"POST ({result['scenario']})"],
+    )
+    left.set_xlabel("latency, ms")
+    left.set_ylabel("requests")
+    left.set_title("start latency")
+    left.legend()
+    for closes, label in (
+        (raw["baseline_closes"], "no-op baseline"),
+        (raw["closes"], f"{result['scenario']} (API)"),
+    ):
+        if closes:
+            t0 = closes[0]
+            seconds = [int(c - t0) for c in closes]
+            counts = [seconds.count(s) for s in range(max(seconds) + 1)]
+            right.plot(range(len(counts)), counts, label=label)
+    right.set_xlabel("seconds since the first close")
+    right.set_ylabel("runs closed per second")
+    right.set_title("throughput over time")
+    right.legend()
+    fig.suptitle(
+        f"statewright bench {result['scenario']}: {result['count']} runs, concurrency "
+        f"{result['concurrency']}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write_outputs(result: dict[str, Any], options: Options) -> None:
+    print_table(result)
+    if options.json_path:
+        slim = {k: v for k, v in result.items() if k != "raw"}
+        slim["raw_summary"] = {
+            "post_latency_mean_ms": round(statistics.fmean(result["raw"]["post_latency_ms"]), 2)
+            if result["raw"]["post_latency_ms"]
+            else None
+        }
+        options.json_path.write_text(json.dumps(slim, indent=2) + "\n")
+        print(f"figures written to {options.json_path}")
+    if options.plot_path:
+        plot(result, options.plot_path)
+        print(f"plot written to {options.plot_path}")
