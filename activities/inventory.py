@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, text, update
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.db import SessionFactory
+from core.db import SessionFactory, engine_of
 from core.models import StockLedgerEntry, StoreItem
 from workflows.contracts import (
     NOT_IN_STOCK,
@@ -15,6 +15,28 @@ from workflows.contracts import (
     LedgerState,
     StockCheck,
     StockRequest,
+)
+
+# The hot path is plain SQL on a pooled connection: measured with `statewright bench`, the
+# ORM session layer cost more worker CPU than the statements themselves.
+STOCK_OF = text("SELECT stock FROM store_items WHERE item_id = :i")
+RESERVE = text(
+    """
+    WITH prior AS (
+        SELECT state FROM stock_ledger WHERE order_id = :o AND item_id = :i
+    ),
+    taken AS (
+        UPDATE store_items SET stock = stock - :q, updated_at = now()
+        WHERE item_id = :i AND stock >= :q AND NOT EXISTS (SELECT 1 FROM prior)
+        RETURNING stock
+    ),
+    claim AS (
+        INSERT INTO stock_ledger (order_id, item_id, quantity, state, stock_after, reserved_at)
+        SELECT :o, :i, :q, 'reserved', stock, now() FROM taken
+        RETURNING 1
+    )
+    SELECT (SELECT state FROM prior), (SELECT stock FROM taken)
+    """
 )
 
 
@@ -33,65 +55,34 @@ class InventoryActivities:
 
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
+        self._engine = engine_of(sessions)
 
     @activity.defn(name="check_stock")
     async def check_stock(self, request: StockRequest) -> StockCheck:
         """Read-only check, as in the seed; the decrement re-checks atomically."""
-        async with self._sessions() as session:
-            stock = await session.scalar(
-                select(StoreItem.stock).where(StoreItem.item_id == request.item_id)
-            )
+        stock = await self._stock_of(request.item_id)
         if stock is None or stock < request.quantity:
             raise not_in_stock(request.item_id, request.quantity, stock)
         return StockCheck(item_id=request.item_id, requested=request.quantity, available=stock)
 
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, request: StockRequest) -> LedgerResult:
-        """Take stock for one order line, at most once.
+        """Take stock for one order line, at most once, in one statement.
 
-        The ledger row (order, item) is inserted in the same transaction as the conditional
-        decrement, so a retry finds the row and does nothing, and a lost race leaves no row.
-        If the compensation got there first, the row says `released` and nothing is taken.
+        The decrement happens only if no ledger row exists for (order, item) and stock
+        suffices; the ledger row is inserted in the same statement. A retry finds the row and
+        takes nothing; a lost race leaves no row. If the compensation's row appears while this
+        runs, the insert meets its key, the statement fails whole, and the retry sees
+        `released` and takes nothing.
         """
-        async with self._sessions.begin() as session:
-            claimed = await session.scalar(
-                insert(StockLedgerEntry)
-                .values(
-                    order_id=request.order_id,
-                    item_id=request.item_id,
-                    quantity=request.quantity,
-                    state="reserved",
-                    reserved_at=func.now(),
-                )
-                .on_conflict_do_nothing()
-                .returning(StockLedgerEntry.order_id)
-            )
-            if claimed is None:
-                existing = await session.scalar(
-                    select(StockLedgerEntry.state).where(
-                        StockLedgerEntry.order_id == request.order_id,
-                        StockLedgerEntry.item_id == request.item_id,
-                    )
-                )
-                return self._result(request, "released" if existing == "released" else "reserved")
-            stock_after = await session.scalar(
-                update(StoreItem)
-                .where(StoreItem.item_id == request.item_id, StoreItem.stock >= request.quantity)
-                .values(stock=StoreItem.stock - request.quantity, updated_at=func.now())
-                .returning(StoreItem.stock)
-            )
-            if stock_after is None:
-                await session.rollback()
-                available = await self._stock_of(request.item_id)
-                raise not_in_stock(request.item_id, request.quantity, available)
-            await session.execute(
-                update(StockLedgerEntry)
-                .where(
-                    StockLedgerEntry.order_id == request.order_id,
-                    StockLedgerEntry.item_id == request.item_id,
-                )
-                .values(stock_after=stock_after)
-            )
+        params = {"o": request.order_id, "i": request.item_id, "q": request.quantity}
+        async with self._engine.begin() as conn:
+            prior, stock_after = (await conn.execute(RESERVE, params)).one()
+        if prior is not None:
+            return self._result(request, "released" if prior == "released" else "reserved")
+        if stock_after is None:
+            available = await self._stock_of(request.item_id)
+            raise not_in_stock(request.item_id, request.quantity, available)
         return self._result(request, "reserved", changed=True)
 
     @activity.defn(name="release_stock")
@@ -136,8 +127,9 @@ class InventoryActivities:
         return self._result(request, "released", changed=True)
 
     async def _stock_of(self, item_id: str) -> int | None:
-        async with self._sessions() as session:
-            return await session.scalar(select(StoreItem.stock).where(StoreItem.item_id == item_id))
+        async with self._engine.connect() as conn:
+            stock: int | None = await conn.scalar(STOCK_OF, {"i": item_id})
+        return stock
 
     @staticmethod
     def _result(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +26,8 @@ class AppState:
     site_store: SiteStore
     keys: KeyRing
     limiter: RateLimiter
+    known_items: set[str] = field(default_factory=set)
+    """Store item ids seen to exist; items are never deleted, so this only grows."""
 
 
 def get_state(request: Request) -> AppState:

@@ -88,6 +88,7 @@ class Phase:
     cpu_s: dict[str, float] = field(default_factory=dict)
     worker_peak_rss_mb: float = 0.0
     worker_peak_in_flight: int = 0
+    machine_busy: float = 0.0
 
 
 def percentile(samples: list[float], p: float) -> float:
@@ -124,6 +125,11 @@ class Sampler:
             lambda cmd: ("core.cli" in cmd and "worker" in cmd) or "statewright worker" in cmd
         )
         self.servers = _processes(lambda cmd: "temporal" in cmd and "start-dev" in cmd)
+        self.apis = _processes(
+            lambda cmd: ("core.cli" in cmd or "statewright" in cmd) and cmd.endswith(" api")
+        )
+        self.postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        self._machine = psutil.cpu_times()
         self._start = self._cpu()
         self.peak_rss = 0
         self._stop = threading.Event()
@@ -131,7 +137,12 @@ class Sampler:
         self._thread.start()
 
     def _cpu(self) -> dict[str, float]:
-        return {"worker": _cpu(self.workers), "server": _cpu(self.servers)}
+        return {
+            "worker": _cpu(self.workers),
+            "server": _cpu(self.servers),
+            "api": _cpu(self.apis),
+            "postgres": _cpu(self.postgres),
+        }
 
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
@@ -146,6 +157,10 @@ class Sampler:
         self._thread.join()
         end = self._cpu()
         phase.cpu_s = {name: round(end[name] - self._start[name], 2) for name in end}
+        machine = psutil.cpu_times()
+        busy = sum(getattr(machine, f) - getattr(self._machine, f) for f in ("user", "system"))
+        idle = machine.idle - self._machine.idle
+        phase.machine_busy = round(100 * busy / max(busy + idle, 1e-9), 1)
         phase.worker_peak_rss_mb = round(self.peak_rss / 2**20, 1)
 
 
@@ -248,6 +263,7 @@ def summarize(phase: Phase) -> dict[str, Any]:
         },
         "cpu_s": phase.cpu_s,
         "worker_peak_rss_mb": phase.worker_peak_rss_mb,
+        "machine_cpu_busy_percent": phase.machine_busy,
         "peak_runs_in_flight": phase.worker_peak_in_flight,
         "wall_s": round(span, 2),
     }

@@ -42,9 +42,12 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
+    import uvloop
+
     from worker.main import run_worker
 
-    asyncio.run(run_worker(settings, resolve_database_url(settings)))
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run_worker(settings, resolve_database_url(settings)))
     return 0
 
 
@@ -68,8 +71,15 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
         )
 
     app = create_app(settings, resolve_database_url(settings))
+    # uvloop and httptools: less CPU per request, measured with `statewright bench`.
     uvicorn.run(
-        app, host=settings.api_host, port=settings.api_port, log_level="info", access_log=False
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
     )
     return 0
 

@@ -28,3 +28,10 @@ async def ping(engine: AsyncEngine) -> None:
     """Raise if the database does not answer a trivial query."""
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+def engine_of(sessions: SessionFactory) -> AsyncEngine:
+    """The engine a session factory is bound to, for statements that need no ORM session."""
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    return engine

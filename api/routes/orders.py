@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from api.auth import require
-from api.deps import ClientDep, SessionDep, SettingsDep
+from api.deps import ClientDep, SessionDep, SettingsDep, State
 from api.errors import unprocessable
 from api.runs import describe_run
 from api.schemas import (
@@ -41,13 +41,14 @@ START_RESPONSES: dict[int | str, dict[str, object]] = {
 )
 async def create_order(
     body: OrderIn,
+    state: State,
     session: SessionDep,
     client: ClientDep,
     settings: SettingsDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start a `CreateOrderWorkflow` run for the cart and answer at once."""
-    return await _start(body.order, ("body", "order"), session, client, settings, key)
+    return await _start(state, body.order, ("body", "order"), session, client, settings, key)
 
 
 @router.post(
@@ -60,15 +61,17 @@ async def create_order(
 )
 async def create_order_seed(
     body: SeedCartIn,
+    state: State,
     session: SessionDep,
     client: ClientDep,
     settings: SettingsDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await _start(body.root, ("body",), session, client, settings, key)
+    return await _start(state, body.root, ("body",), session, client, settings, key)
 
 
 async def _start(
+    state: State,
     lines: list[OrderLineIn],
     loc: tuple[str, ...],
     session: SessionDep,
@@ -77,11 +80,14 @@ async def _start(
     key: str | None,
 ) -> JSONResponse:
     item_ids = [line.item_id for line in lines]
-    known = set(
-        await session.scalars(select(StoreItem.item_id).where(StoreItem.item_id.in_(item_ids)))
-    )
+    # Store items are never deleted, so an id once seen stays known: only new ids cost a query.
+    seen = state.known_items
+    unseen = [item_id for item_id in item_ids if item_id not in seen]
+    if unseen:
+        query = select(StoreItem.item_id).where(StoreItem.item_id.in_(unseen))
+        seen.update(await session.scalars(query))
     for index, item_id in enumerate(item_ids):
-        if item_id not in known:
+        if item_id not in seen:
             return unprocessable((*loc, index, "item_id"), f"unknown store item {item_id!r}")
     # The session only read; hand its connection back before the slower Temporal call.
     await session.close()
