@@ -128,7 +128,7 @@ class Sampler:
         self.apis = _processes(
             lambda cmd: ("core.cli" in cmd or "statewright" in cmd) and cmd.endswith(" api")
         )
-        self.postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+        self.postgres = _postgres_processes()
         self._machine = psutil.cpu_times()
         self._start = self._cpu()
         self.peak_rss = 0
@@ -155,6 +155,8 @@ class Sampler:
     def stop(self, phase: Phase) -> None:
         self._stop.set()
         self._thread.join()
+        # Postgres starts a process per connection: count those that appeared meanwhile.
+        self.postgres = _postgres_processes(self.postgres)
         end = self._cpu()
         phase.cpu_s = {name: round(end[name] - self._start[name], 2) for name in end}
         machine = psutil.cpu_times()
@@ -173,14 +175,29 @@ def _processes(match: Callable[[str], bool]) -> list[psutil.Process]:
     return found
 
 
+def _postgres_processes(known: list[psutil.Process] | None = None) -> list[psutil.Process]:
+    """Postgres processes; those already `known` keep their objects, so a backend that has
+    exited keeps its last reading instead of dropping out of the sum."""
+    by_pid = {process.pid: process for process in known or []}
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres" and process.pid not in by_pid:
+            by_pid[process.pid] = process
+    return list(by_pid.values())
+
+
+_last_cpu: dict[int, float] = {}
+
+
 def _cpu(processes: list[psutil.Process]) -> float:
+    """Summed CPU seconds; a process that has exited counts with its last reading."""
     total = 0.0
     for process in processes:
         try:
             times = process.cpu_times()
-            total += times.user + times.system
+            _last_cpu[process.pid] = times.user + times.system
         except psutil.Error:
             pass
+        total += _last_cpu.get(process.pid, 0.0)
     return total
 
 
@@ -419,6 +436,16 @@ def print_table(result: dict[str, Any]) -> None:
             "CPU s worker / server",
             f"{base['cpu_s']['worker']} / {base['cpu_s']['server']}",
             f"{real['cpu_s']['worker']} / {real['cpu_s']['server']}",
+        ),
+        (
+            "CPU s API / Postgres",
+            f"{base['cpu_s']['api']} / {base['cpu_s']['postgres']}",
+            f"{real['cpu_s']['api']} / {real['cpu_s']['postgres']}",
+        ),
+        (
+            "machine CPU busy %",
+            f"{base['machine_cpu_busy_percent']}",
+            f"{real['machine_cpu_busy_percent']}",
         ),
         ("worker peak RSS MB", f"{base['worker_peak_rss_mb']}", f"{real['worker_peak_rss_mb']}"),
         ("peak runs in flight", f"{base['peak_runs_in_flight']}", f"{real['peak_runs_in_flight']}"),
