@@ -19,9 +19,13 @@ from core.settings import Settings
 from core.temporal import TemporalUnreachable, connect_patiently
 
 if TYPE_CHECKING:
+    from core.embedded import EmbeddedPostgres
     from core.schedules import Applied
 
 log = logging.getLogger("statewright")
+
+
+_attached: list[EmbeddedPostgres] = []
 
 
 def resolve_database_url(settings: Settings) -> str:
@@ -30,7 +34,9 @@ def resolve_database_url(settings: Settings) -> str:
         return settings.database_url
     from core.embedded import start_postgres
 
-    return start_postgres(settings.data_path / "postgres").url
+    embedded = start_postgres(settings.data_path / "postgres")
+    _attached.append(embedded)
+    return embedded.url
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -186,6 +192,10 @@ def _exit(code: int) -> NoReturn:
     # The Temporal SDK's Rust threads can outlive the event loop and abort CPython's
     # finalisation ("PyGILState_Release ... must be current", temporalio/sdk-python#300),
     # which would turn a clean stop into SIGABRT. Everything is closed by now: flush and go.
+    # os._exit skips atexit, where the embedded Postgres forgets this process as one of its
+    # users (and stops, if it was the last): do that here, or a later `up` never stops it.
+    for embedded in _attached:
+        embedded.stop()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
