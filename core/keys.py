@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -18,16 +18,7 @@ Scope = Literal[
     "runs:cancel",
     "admin",
 ]
-SCOPES: tuple[Scope, ...] = (
-    "orders:write",
-    "payments:write",
-    "webhooks:write",
-    "cases:write",
-    "reports:write",
-    "runs:read",
-    "runs:cancel",
-    "admin",
-)
+SCOPES: tuple[Scope, ...] = get_args(Scope)
 
 KEY_PREFIX = "sw_"
 
