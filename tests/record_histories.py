@@ -265,6 +265,20 @@ async def _settle(handle: WorkflowHandle[Any, Any]) -> None:
         await handle.result()
 
 
+def without_stack_traces(node: Any) -> Any:
+    """Failures carry the recording machine's stack traces, full of its paths; replay never
+    reads them, so they are left out of the committed files."""
+    if isinstance(node, dict):
+        return {k: without_stack_traces(v) for k, v in node.items() if k != "stackTrace"}
+    if isinstance(node, list):
+        return [without_stack_traces(v) for v in node]
+    return node
+
+
+def history_text(history_json: str) -> str:
+    return json.dumps(without_stack_traces(json.loads(history_json)), indent=1) + "\n"
+
+
 async def record(names: list[str]) -> None:
     HISTORIES.mkdir(exist_ok=True)
     unknown = set(names) - set(SCENARIOS)
@@ -288,7 +302,7 @@ async def record(names: list[str]) -> None:
                 handle = await SCENARIOS[name](env.client, queue, sessions, pg.url)
                 history = await handle.fetch_history()
                 path = HISTORIES / f"{name}.json"
-                path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
+                path.write_text(history_text(history.to_json()))
                 print(f"recorded {path.relative_to(HISTORIES.parent.parent)}")
         finally:
             await env.shutdown()

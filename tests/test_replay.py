@@ -27,3 +27,9 @@ async def test_history_replays(path: Path) -> None:
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+def test_history_carries_no_stack_traces(path: Path) -> None:
+    """Stack traces hold the recording machine's paths; the recorder leaves them out."""
+    assert '"stackTrace"' not in path.read_text()
