@@ -53,7 +53,7 @@ async def get_schedule(client: ClientDep) -> ScheduleOut:
 )
 async def pause_schedule(client: ClientDep) -> ScheduleOut:
     handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
-    await _existing(handle)
+    await _describe(handle)  # 404 before acting on a schedule that does not exist
     await handle.pause(note="paused through the API")
     return await _describe(handle)
 
@@ -66,7 +66,7 @@ async def pause_schedule(client: ClientDep) -> ScheduleOut:
 )
 async def resume_schedule(client: ClientDep) -> ScheduleOut:
     handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
-    await _existing(handle)
+    await _describe(handle)  # 404 before acting on a schedule that does not exist
     await handle.unpause(note="resumed through the API")
     return await _describe(handle)
 
@@ -97,10 +97,6 @@ def as_cron(calendar: ScheduleCalendarSpec) -> str:
                 parts.append(f"{r.start}-{end}{step}")
         fields.append(",".join(parts) or "*")
     return " ".join(fields)
-
-
-async def _existing(handle: ScheduleHandle) -> None:
-    await _describe(handle)
 
 
 async def _describe(handle: ScheduleHandle) -> ScheduleOut:
