@@ -25,7 +25,7 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.inventory import InventoryActivities
+from activities.cart_inventory import CartInventoryActivities
 from activities.payment_provider import SimulatedPaymentProvider
 from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
@@ -45,15 +45,15 @@ from tests.helpers import (
 from workflows.bench import BenchNoopWorkflow
 from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import (
+    CartLedgerResult,
     CaseInput,
     CaseProgress,
     CaseStep,
-    LedgerResult,
+    CreateOrderInput,
     NoopShape,
     PaymentInput,
     PaymentOrder,
     ReportRunInput,
-    StockRequest,
     Tier2Resolution,
     WebhookInput,
 )
@@ -89,13 +89,12 @@ async def order_compensated(
     client: Client, queue: str, sessions: SessionFactory, database_url: str
 ) -> Any:
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
-    inventory = InventoryActivities(sessions)
+    inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_stock")
-    async def reserve_after_rival(request: StockRequest) -> LedgerResult:
-        if request.item_id == "rec-b":
-            await stock_items(sessions, **{"rec-b": 0})
-        return await inventory.reserve_stock(request)
+    @activity.defn(name="reserve_cart_stock")
+    async def reserve_after_rival(order: CreateOrderInput) -> CartLedgerResult:
+        await stock_items(sessions, **{"rec-b": 0})
+        return await inventory.reserve_cart_stock(order)
 
     async with worker_with(client, queue, sessions, reserve_after_rival):
         _, handle = await start_order(client, queue, **{"rec-a": 2, "rec-b": 1})
@@ -106,24 +105,24 @@ async def order_compensated(
 async def order_canceled(
     client: Client, queue: str, sessions: SessionFactory, database_url: str
 ) -> Any:
-    """Cancelled while a decrement hangs: the compensation runs, then the run is CANCELED."""
+    """Cancelled while the decrement hangs after its commit: the compensation gives the stock
+    back, then the run is CANCELED."""
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
-    inventory = InventoryActivities(sessions)
-    reached, may_go = asyncio.Event(), asyncio.Event()
+    inventory = CartInventoryActivities(sessions)
+    reached = asyncio.Event()
 
-    @activity.defn(name="reserve_stock")
-    async def slow_on_b(request: StockRequest) -> LedgerResult:
-        if request.item_id == "rec-b":
-            reached.set()
-            await may_go.wait()
-        return await inventory.reserve_stock(request)
+    @activity.defn(name="reserve_cart_stock")
+    async def hang_after_commit(order: CreateOrderInput) -> CartLedgerResult:
+        result = await inventory.reserve_cart_stock(order)
+        reached.set()
+        await asyncio.Event().wait()  # until the cancel reaches it
+        return result
 
-    async with worker_with(client, queue, sessions, slow_on_b):
+    async with worker_with(client, queue, sessions, hang_after_commit):
         _, handle = await start_order(client, queue, **{"rec-a": 2, "rec-b": 1})
         await reached.wait()
         await handle.cancel()
         await _settle(handle)
-        may_go.set()
     return handle
 
 
@@ -231,17 +230,21 @@ async def _noop(client: Client, queue: str, sessions: SessionFactory, database_u
     return handle
 
 
+# Recorded by earlier workflow code and kept to prove that runs it started still replay:
+# order steps as regular activities, one per line, then (patch "orders-local-activities")
+# as local activities, one per line. Today's code records whole-cart steps instead (patch
+# "orders-cart-steps"), so these can never be recorded again.
+FROZEN = tuple(
+    f"order_{version}{branch}"
+    for version in ("", "local_")
+    for branch in ("completed", "not_in_stock", "compensated", "canceled")
+)
+
 SCENARIOS: dict[str, Scenario] = {
-    "order_completed": order_completed,
-    "order_not_in_stock": order_not_in_stock,
-    "order_compensated": order_compensated,
-    "order_canceled": order_canceled,
-    # Recorded after the order steps became local activities (patch
-    # "orders-local-activities"); the four above keep the regular-activity path replaying.
-    "order_local_completed": order_completed,
-    "order_local_not_in_stock": order_not_in_stock,
-    "order_local_compensated": order_compensated,
-    "order_local_canceled": order_canceled,
+    "order_cart_completed": order_completed,
+    "order_cart_not_in_stock": order_not_in_stock,
+    "order_cart_compensated": order_compensated,
+    "order_cart_canceled": order_canceled,
     "payment_completed": _payment("19.99"),
     "payment_invalid_amount": _payment("0"),
     "payment_declined": _payment("1000.01"),
@@ -281,6 +284,9 @@ def history_text(history_json: str) -> str:
 
 async def record(names: list[str]) -> None:
     HISTORIES.mkdir(exist_ok=True)
+    frozen = set(names) & set(FROZEN)
+    if frozen:
+        raise SystemExit(f"recorded by earlier workflow code, never again: {sorted(frozen)}")
     unknown = set(names) - set(SCENARIOS)
     if unknown:
         raise SystemExit(f"no such scenario: {sorted(unknown)}; known: {sorted(SCENARIOS)}")

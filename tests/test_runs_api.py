@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 from temporalio import activity
 from temporalio.client import Client
 
-from activities.inventory import InventoryActivities
+from activities.cart_inventory import CartInventoryActivities
 from api.schemas import WorkflowType
 from core.db import SessionFactory
 from core.invariants import assert_stock_invariants
@@ -20,7 +21,7 @@ from tests.helpers import (
     worker_with,
 )
 from worker.registry import WORKFLOWS
-from workflows.contracts import LedgerResult, StockRequest
+from workflows.contracts import CartLedgerResult, CreateOrderInput
 
 
 def test_every_registered_workflow_can_be_filtered_on() -> None:
@@ -87,40 +88,46 @@ async def test_cancel_a_running_run_then_404_and_409(
     assert (await http.post("/runs/no-such-run/cancel")).status_code == 404
 
 
+@pytest.mark.parametrize("committed", [False, True], ids=["before-commit", "after-commit"])
 async def test_cancel_while_stock_is_held_gives_it_back(
     http: httpx.AsyncClient,
     client: Client,
     task_queue: str,
     sessions: SessionFactory,
     item_prefix: str,
+    committed: bool,
 ) -> None:
-    """Line a is taken; line b's decrement hangs; the run is cancelled. The compensation gives
-    a back, and b's decrement, landing after it, takes nothing."""
+    """The cart's decrement hangs, before or after its commit, and the run is cancelled. The
+    compensation gives back whatever was taken, and the decrement, landing late, takes nothing."""
     a, b = f"{item_prefix}-a", f"{item_prefix}-b"
     await stock_items(sessions, **{a: 5, b: 5})
-    inventory = InventoryActivities(sessions)
-    b_reached, b_may_go = asyncio.Event(), asyncio.Event()
+    inventory = CartInventoryActivities(sessions)
+    reached, seen = asyncio.Event(), []
 
-    @activity.defn(name="reserve_stock")
-    async def slow_on_b(request: StockRequest) -> LedgerResult:
-        if request.item_id == b:
-            b_reached.set()
-            await b_may_go.wait()
-        return await inventory.reserve_stock(request)
+    @activity.defn(name="reserve_cart_stock")
+    async def hanging(order: CreateOrderInput) -> CartLedgerResult:
+        seen.append(order)
+        if committed:
+            await inventory.reserve_cart_stock(order)
+        reached.set()
+        await asyncio.Event().wait()  # until the cancel reaches it
+        raise AssertionError("unreachable")
 
-    async with worker_with(client, task_queue, sessions, slow_on_b):
+    async with worker_with(client, task_queue, sessions, hanging):
         started = await http.post(
             "/orders",
             json={"order": [{"item_id": a, "quantity": 2}, {"item_id": b, "quantity": 3}]},
         )
         order_id, workflow_id = started.json()["order_id"], started.json()["workflow_id"]
-        await asyncio.wait_for(b_reached.wait(), 30)
+        await asyncio.wait_for(reached.wait(), 30)
+        if committed:
+            assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (3, 2)
         assert (await http.post(f"/runs/{workflow_id}/cancel")).status_code == 202
         run = await wait_for_run(http, workflow_id)
-        b_may_go.set()  # the cancelled decrement now runs, late
-        await asyncio.sleep(0.5)
 
+    late = await inventory.reserve_cart_stock(seen[0])
     assert run["status"] == "CANCELED"
+    assert (late.state, late.changed_stock) == ("released", False)
     assert await order_status(sessions, order_id) == "FAILED"
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (5, 5)
     await assert_stock_invariants(sessions, [a, b])

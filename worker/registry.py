@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from activities.bench import bench_noop
+from activities.cart_inventory import CartInventoryActivities
 from activities.cases import CaseActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
@@ -49,12 +50,17 @@ class Dependencies:
 def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
     """Every activity, bound to the dependencies it needs."""
     inventory = InventoryActivities(deps.sessions)
+    cart = CartInventoryActivities(deps.sessions)
     orders = OrderActivities(deps.sessions)
     payments = PaymentActivities(deps.sessions, deps.provider)
     webhooks = WebhookActivities(deps.sessions)
     cases = CaseActivities(deps.sessions, deps.rng)
     reports = ReportActivities(deps.reports_api_url, deps.site_store, deps.reports_api_key)
     return [
+        cart.check_cart_stock,
+        cart.reserve_cart_stock,
+        cart.release_cart_stock,
+        # Steps per line: runs started before whole-cart steps still call these.
         inventory.check_stock,
         inventory.reserve_stock,
         inventory.release_stock,

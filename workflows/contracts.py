@@ -17,6 +17,8 @@ LedgerState = Literal["reserved", "released"]
 
 NOT_IN_STOCK = "NotInStock"
 """Error type of a failed stock check or a lost decrement race; never retried."""
+INVALID_CART = "InvalidCart"
+"""Error type of a cart the stock check refuses to read (an item twice); never retried."""
 INVALID_ORDER = "InvalidOrder"
 """Error type of an order that fails the business check (amount > 0); never retried."""
 PAYMENT_DECLINED = "PaymentDeclined"
@@ -68,6 +70,21 @@ class LedgerResult(BaseModel):
     order_id: str
     item_id: str
     quantity: int
+    state: LedgerState
+    changed_stock: bool
+    """False when a retry found the work already done, or when a release found nothing taken."""
+
+
+class CartCheck(BaseModel):
+    """Every line of a cart, checked in one step."""
+
+    lines: list[StockCheck]
+
+
+class CartLedgerResult(BaseModel):
+    """Outcome of taking or giving back a whole cart's stock in one transaction."""
+
+    order_id: str
     state: LedgerState
     changed_stock: bool
     """False when a retry found the work already done, or when a release found nothing taken."""
