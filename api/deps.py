@@ -30,7 +30,9 @@ class AppState:
     """Store item ids seen to exist; items are never deleted, so this only grows."""
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are async even when they do no I/O: FastAPI runs a plain `def` dependency in
+# a thread pool, and two thread hops per request cost more CPU than the route itself.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.statewright
     return state
 
@@ -38,7 +40,7 @@ def get_state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(get_state)]
 
 
-def get_settings(state: State) -> Settings:
+async def get_settings(state: State) -> Settings:
     return state.settings
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -58,6 +59,8 @@ class Started:
     run_id: str
     replayed: bool
     """True when an earlier request with the same key had already started this run."""
+    temporal_ms: float | None = None
+    """Time spent in Temporal calls to start the run, answered as `Server-Timing`."""
 
 
 async def start_run(
@@ -71,9 +74,10 @@ async def start_run(
     request: Any,
 ) -> Started:
     """Start a run; with a key, a repeat returns the existing run, and a changed body is 409."""
+    began = time.perf_counter()
     if key is None:
         handle = await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue)
-        return Started(workflow_id, _run_id(handle), replayed=False)
+        return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
     print_ = fingerprint(request)
     try:
         handle = await client.start_workflow(
@@ -84,14 +88,19 @@ async def start_run(
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={FINGERPRINT: print_},
         )
-        return Started(workflow_id, _run_id(handle), replayed=False)
+        return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
     except WorkflowAlreadyStartedError:
         existing = await client.get_workflow_handle(workflow_id).describe()
         if await existing.memo_value(FINGERPRINT, default=None) != print_:
             raise IdempotencyConflict(
                 "this Idempotency-Key was already used with a different request body"
             ) from None
-        return Started(workflow_id, existing.run_id, replayed=True)
+        return Started(workflow_id, existing.run_id, replayed=True, temporal_ms=since(began))
+
+
+def since(began: float) -> float:
+    """Milliseconds since `began`, a `time.perf_counter()` reading."""
+    return (time.perf_counter() - began) * 1000
 
 
 def _run_id(handle: WorkflowHandle[Any, Any]) -> str:
@@ -111,6 +120,14 @@ def run_ref(settings: Settings, started: Started) -> dict[str, Any]:
 
 
 def accepted(body: dict[str, Any], started: Started) -> JSONResponse:
-    """202 with the run reference; a repeat of an earlier request says so in a header."""
-    headers = {"Idempotent-Replayed": "true"} if started.replayed else None
+    """202 with the run reference; a repeat of an earlier request says so in a header.
+
+    `Server-Timing` gives the time the start spent in Temporal, so a client (and
+    `statewright bench`) can tell the API's own cost from the server's.
+    """
+    headers = {}
+    if started.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    if started.temporal_ms is not None:
+        headers["Server-Timing"] = f'temporal;dur={started.temporal_ms:.1f};desc="start run"'
     return JSONResponse(status_code=202, content=body, headers=headers)

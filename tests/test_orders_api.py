@@ -21,6 +21,7 @@ async def test_order_walkthrough(
 
     started = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 2}]})
     assert started.status_code == 202
+    assert started.headers["Server-Timing"].startswith("temporal;dur=")
     ref = started.json()
     assert ref["workflow_id"] == f"order-{ref['order_id']}"
     assert ref["status_url"] == f"/runs/{ref['workflow_id']}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException
@@ -34,6 +35,7 @@ from api.starts import (
     fingerprint,
     run_key,
     run_ref,
+    since,
 )
 from core.models import CaseEvent, SupportCase
 from workflows.cases import SupportCaseWorkflow
@@ -71,6 +73,7 @@ async def open_case(
             return accepted({"case_id": case.case_id, **run_ref(settings, earlier)}, earlier)
     workflow_id = case_workflow_id(case.case_id)
     memo = {KEY: key_id, FINGERPRINT: fingerprint(request)} if key_id else None
+    began = time.perf_counter()
     try:
         handle = await client.start_workflow(
             SupportCaseWorkflow.run, case, id=workflow_id, task_queue=settings.task_queue, memo=memo
@@ -84,7 +87,12 @@ async def open_case(
             status_code=409,
             detail=f"case {case.case_id!r} already has a run in progress: /runs/{workflow_id}",
         ) from None
-    started = Started(workflow_id, handle.first_execution_run_id or "", replayed=False)
+    started = Started(
+        workflow_id,
+        handle.first_execution_run_id or "",
+        replayed=False,
+        temporal_ms=since(began),
+    )
     return accepted({"case_id": case.case_id, **run_ref(settings, started)}, started)
 
 

@@ -42,13 +42,12 @@ START_RESPONSES: dict[int | str, dict[str, object]] = {
 async def create_order(
     body: OrderIn,
     state: State,
-    session: SessionDep,
     client: ClientDep,
     settings: SettingsDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start a `CreateOrderWorkflow` run for the cart and answer at once."""
-    return await _start(state, body.order, ("body", "order"), session, client, settings, key)
+    return await _start(state, body.order, ("body", "order"), client, settings, key)
 
 
 @router.post(
@@ -62,35 +61,33 @@ async def create_order(
 async def create_order_seed(
     body: SeedCartIn,
     state: State,
-    session: SessionDep,
     client: ClientDep,
     settings: SettingsDep,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await _start(state, body.root, ("body",), session, client, settings, key)
+    return await _start(state, body.root, ("body",), client, settings, key)
 
 
 async def _start(
     state: State,
     lines: list[OrderLineIn],
     loc: tuple[str, ...],
-    session: SessionDep,
     client: ClientDep,
     settings: SettingsDep,
     key: str | None,
 ) -> JSONResponse:
     item_ids = [line.item_id for line in lines]
-    # Store items are never deleted, so an id once seen stays known: only new ids cost a query.
+    # Store items are never deleted, so an id once seen stays known: only new ids cost a
+    # query, and a session is opened only for them.
     seen = state.known_items
     unseen = [item_id for item_id in item_ids if item_id not in seen]
     if unseen:
-        query = select(StoreItem.item_id).where(StoreItem.item_id.in_(unseen))
-        seen.update(await session.scalars(query))
+        async with state.sessions() as session:
+            query = select(StoreItem.item_id).where(StoreItem.item_id.in_(unseen))
+            seen.update(await session.scalars(query))
     for index, item_id in enumerate(item_ids):
         if item_id not in seen:
             return unprocessable((*loc, index, "item_id"), f"unknown store item {item_id!r}")
-    # The session only read; hand its connection back before the slower Temporal call.
-    await session.close()
 
     # Both order routes share one key space: the same cart under the same key is one order.
     order_id = run_key("orders", key)
