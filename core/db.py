@@ -13,10 +13,19 @@ from sqlalchemy.ext.asyncio import (
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine with a bounded pool; pre-ping survives a Postgres restart."""
+def create_engine(url: str, *, pool_size: int = 10, pre_ping: bool = True) -> AsyncEngine:
+    """An async engine with a bounded pool.
+
+    Pre-ping tests each connection as it leaves the pool, so callers that cannot retry survive
+    a Postgres restart. Callers that retry anyway (activities) can turn it off: the first use
+    of a dead connection then fails, invalidates the pool, and the retry gets a fresh one.
+    """
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=pre_ping,
+        pool_recycle=1800,
     )
 
 
