@@ -234,10 +234,14 @@ async def _noop(client: Client, queue: str, sessions: SessionFactory, database_u
 # order steps as regular activities, one per line, then (patch "orders-local-activities")
 # as local activities, one per line. Today's code records whole-cart steps instead (patch
 # "orders-cart-steps"), so these can never be recorded again.
-FROZEN = tuple(
-    f"order_{version}{branch}"
-    for version in ("", "local_")
-    for branch in ("completed", "not_in_stock", "compensated", "canceled")
+FROZEN = (
+    *(
+        f"order_{version}{branch}"
+        for version in ("", "local_")
+        for branch in ("completed", "not_in_stock", "compensated", "canceled")
+    ),
+    # Its step as a regular activity, before patch "webhooks-local-activity".
+    "webhook_stored",
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -249,7 +253,7 @@ SCENARIOS: dict[str, Scenario] = {
     "payment_invalid_amount": _payment("0"),
     "payment_declined": _payment("1000.01"),
     "payment_retried": _payment("5.00", transient_failures=2),
-    "webhook_stored": webhook_stored,
+    "webhook_local_stored": webhook_stored,
     "case_resolved": _case(0.9),
     "case_escalated": _case(0.1),
     "case_retry_resolved": _case(0.1, 0.9, policy="retry"),
