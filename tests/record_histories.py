@@ -240,8 +240,13 @@ FROZEN = (
         for version in ("", "local_")
         for branch in ("completed", "not_in_stock", "compensated", "canceled")
     ),
-    # Its step as a regular activity, before patch "webhooks-local-activity".
+    # Every step as a regular activity, before patches "webhooks-local-activity" and
+    # "payments-local-steps".
     "webhook_stored",
+    "payment_completed",
+    "payment_invalid_amount",
+    "payment_declined",
+    "payment_retried",
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -249,10 +254,10 @@ SCENARIOS: dict[str, Scenario] = {
     "order_cart_not_in_stock": order_not_in_stock,
     "order_cart_compensated": order_compensated,
     "order_cart_canceled": order_canceled,
-    "payment_completed": _payment("19.99"),
-    "payment_invalid_amount": _payment("0"),
-    "payment_declined": _payment("1000.01"),
-    "payment_retried": _payment("5.00", transient_failures=2),
+    "payment_local_completed": _payment("19.99"),
+    "payment_local_invalid_amount": _payment("0"),
+    "payment_local_declined": _payment("1000.01"),
+    "payment_local_retried": _payment("5.00", transient_failures=2),
     "webhook_local_stored": webhook_stored,
     "case_resolved": _case(0.9),
     "case_escalated": _case(0.1),

@@ -31,7 +31,8 @@ with workflow.unsafe.imports_passed_through():
         StockRequest,
     )
     from workflows.failures import StepError, run_failure
-    from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
+    from workflows.retry import UNLIMITED_RETRY, step_retry
+    from workflows.steps import step
 
 T = TypeVar("T")
 LOCAL_ACTIVITIES = "orders-local-activities"
@@ -146,18 +147,4 @@ class CreateOrderWorkflow:
     def _step(
         self, activity: str, arg: object, result_type: type[T], retry: RetryPolicy
     ) -> Awaitable[T]:
-        if self._local:
-            return workflow.execute_local_activity(
-                activity,
-                arg,
-                result_type=result_type,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=retry,
-            )
-        return workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=retry,
-        )
+        return step(self._local, activity, arg, result_type, retry)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, is_cancelled_exception
+from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
@@ -16,11 +16,13 @@ with workflow.unsafe.imports_passed_through():
         RecordRequest,
         ValidatedOrder,
     )
-    from workflows.failures import run_failure
+    from workflows.failures import StepError, run_failure
     from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
+    from workflows.steps import step
 
 BUSINESS_ERRORS = (INVALID_ORDER, PAYMENT_DECLINED, PAYMENT_CONFLICT)
 STEP_RETRY = step_retry(*BUSINESS_ERRORS)
+LOCAL_STEPS = "payments-local-steps"
 
 
 @workflow.defn(name="ProcessOrderWorkflow")
@@ -29,13 +31,13 @@ class ProcessOrderWorkflow:
 
     @workflow.run
     async def run(self, request: PaymentInput) -> ProcessedOrder:
+        # Validate (no I/O) and Record (one insert) are short, so they are local activities.
+        # Charge calls the payment provider, whose latency is not ours to bound, so it stays
+        # a regular activity. Runs started before this replay with every step regular.
+        local = workflow.patched(LOCAL_STEPS)
         try:
-            validated = await workflow.execute_activity(
-                "validate_order",
-                request.order,
-                result_type=ValidatedOrder,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
+            validated = await step(
+                local, "validate_order", request.order, ValidatedOrder, STEP_RETRY
             )
             charged = await workflow.execute_activity(
                 "charge_payment",
@@ -44,16 +46,10 @@ class ProcessOrderWorkflow:
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
             )
-        except ActivityError as err:
+        except StepError as err:
             if is_cancelled_exception(err):
                 raise  # nothing charged yet; the run ends CANCELED
             raise run_failure(err, BUSINESS_ERRORS) from err
         # Once money has moved, the record must be written, however long Postgres is away.
-        processed: ProcessedOrder = await workflow.execute_activity(
-            "record_order",
-            RecordRequest(order=charged, workflow_id=workflow.info().workflow_id),
-            result_type=ProcessedOrder,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=UNLIMITED_RETRY,
-        )
-        return processed
+        record = RecordRequest(order=charged, workflow_id=workflow.info().workflow_id)
+        return await step(local, "record_order", record, ProcessedOrder, UNLIMITED_RETRY)

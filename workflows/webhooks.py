@@ -6,7 +6,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import StoreWebhookRequest, WebhookInput, WebhookResult
-    from workflows.retry import STEP_TIMEOUT, step_retry
+    from workflows.retry import step_retry
+    from workflows.steps import step
 
 STEP_RETRY = step_retry(attempts=10)
 LOCAL_ACTIVITY = "webhooks-local-activity"
@@ -23,21 +24,5 @@ class WebhookWorkflow:
         )
         # One short insert: as a local activity it needs no server round trip, and the run
         # ends in its first workflow task. Runs started before this replay as they ran.
-        result: WebhookResult
-        if workflow.patched(LOCAL_ACTIVITY):
-            result = await workflow.execute_local_activity(
-                "store_webhook",
-                request,
-                result_type=WebhookResult,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
-        else:
-            result = await workflow.execute_activity(
-                "store_webhook",
-                request,
-                result_type=WebhookResult,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
-        return result
+        local = workflow.patched(LOCAL_ACTIVITY)
+        return await step(local, "store_webhook", request, WebhookResult, STEP_RETRY)
