@@ -234,19 +234,26 @@ async def _noop(client: Client, queue: str, sessions: SessionFactory, database_u
 # order steps as regular activities, one per line, then (patch "orders-local-activities")
 # as local activities, one per line. Today's code records whole-cart steps instead (patch
 # "orders-cart-steps"), so these can never be recorded again.
+CASE_BRANCHES = (
+    "resolved",
+    "escalated",
+    "retry_resolved",
+    "retry_exhausted",
+    "tier2_resolved",
+    "tier2_expired",
+    "step_caught",
+)
 FROZEN = (
     *(
         f"order_{version}{branch}"
         for version in ("", "local_")
         for branch in ("completed", "not_in_stock", "compensated", "canceled")
     ),
-    # Every step as a regular activity, before patches "webhooks-local-activity" and
-    # "payments-local-steps".
+    # Every step as a regular activity, before patches "webhooks-local-activity",
+    # "payments-local-steps" and "cases-local-steps".
     "webhook_stored",
-    "payment_completed",
-    "payment_invalid_amount",
-    "payment_declined",
-    "payment_retried",
+    *(f"payment_{branch}" for branch in ("completed", "invalid_amount", "declined", "retried")),
+    *(f"case_{branch}" for branch in CASE_BRANCHES),
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -259,13 +266,13 @@ SCENARIOS: dict[str, Scenario] = {
     "payment_local_declined": _payment("1000.01"),
     "payment_local_retried": _payment("5.00", transient_failures=2),
     "webhook_local_stored": webhook_stored,
-    "case_resolved": _case(0.9),
-    "case_escalated": _case(0.1),
-    "case_retry_resolved": _case(0.1, 0.9, policy="retry"),
-    "case_retry_exhausted": _case(0.1, 0.1, policy="retry", max_work_attempts=2),
-    "case_tier2_resolved": _case(0.1, policy="tier2", tier2="resolve"),
-    "case_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
-    "case_step_caught": _case(),
+    "case_local_resolved": _case(0.9),
+    "case_local_escalated": _case(0.1),
+    "case_local_retry_resolved": _case(0.1, 0.9, policy="retry"),
+    "case_local_retry_exhausted": _case(0.1, 0.1, policy="retry", max_work_attempts=2),
+    "case_local_tier2_resolved": _case(0.1, policy="tier2", tier2="resolve"),
+    "case_local_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
+    "case_local_step_caught": _case(),
     "report_published": _report(delay_s=1.5, max_polls=10),
     "report_not_ready": _report(delay_s=3600, max_polls=2),
     "bench_noop": _noop,

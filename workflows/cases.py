@@ -25,9 +25,12 @@ with workflow.unsafe.imports_passed_through():
         CaseStep,
         Tier2Resolution,
     )
-    from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
+    from workflows.failures import StepError
+    from workflows.retry import UNLIMITED_RETRY, step_retry
+    from workflows.steps import step
 
 WORK_RETRY = step_retry()
+LOCAL_STEPS = "cases-local-steps"
 # Escalating, closing and recording tier 2's answer are how failures are handled: they must
 # not fail themselves, so they retry for as long as it takes.
 BOOKKEEPING_RETRY = UNLIMITED_RETRY
@@ -40,6 +43,8 @@ class SupportCaseWorkflow:
     def __init__(self) -> None:
         self._waiting_for_tier2 = False
         self._resolution: Tier2Resolution | None = None
+        self._local = False
+        self._activity = ""
 
     @workflow.signal(name="resolve")
     def resolve(self, resolution: Tier2Resolution) -> None:
@@ -53,6 +58,9 @@ class SupportCaseWorkflow:
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        # Every step is a short database write: as local activities they need no server
+        # round trip. Runs started before this replay on regular activities.
+        self._local = workflow.patched(LOCAL_STEPS)
         progress = CaseProgress(case_id=case.case_id, status="OPEN", message="")
         attempts = 0
         try:
@@ -67,10 +75,12 @@ class SupportCaseWorkflow:
                     break
                 if case.on_unresolved != "retry" or attempts >= case.max_work_attempts:
                     break
-        except ActivityError as err:
+        except StepError as err:
             if is_cancelled_exception(err):
                 raise
-            caught = f"{err.activity_type} failed: {err.cause or err}"
+            # A local activity's failure arrives as its own error, not wrapped.
+            cause = (err.cause or err) if isinstance(err, ActivityError) else err
+            caught = f"{self._activity} failed: {cause}"
             return await self._escalate(case, progress, attempts, caught)
         if progress.status == "RESOLVED":
             progress = await self._step("close_case", "close", progress, BOOKKEEPING_RETRY)
@@ -108,28 +118,23 @@ class SupportCaseWorkflow:
     async def _step(
         self,
         activity: str,
-        step: str,
+        name: str,
         progress: CaseProgress,
         retry: RetryPolicy,
         *,
         error: str | None = None,
         resolution: Tier2Resolution | None = None,
     ) -> CaseProgress:
-        result: CaseProgress = await workflow.execute_activity(
-            activity,
-            CaseStep(
-                case_id=progress.case_id,
-                run_id=workflow.info().run_id,
-                step=step,
-                message=progress.message,
-                error=error,
-                resolution=resolution,
-            ),
-            result_type=CaseProgress,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=retry,
+        self._activity = activity
+        request = CaseStep(
+            case_id=progress.case_id,
+            run_id=workflow.info().run_id,
+            step=name,
+            message=progress.message,
+            error=error,
+            resolution=resolution,
         )
-        return result
+        return await step(self._local, activity, request, CaseProgress, retry)
 
     @staticmethod
     def _result(
