@@ -406,6 +406,10 @@ def report(
             "throughput_vs_baseline": round(
                 real["runs_completed_per_s"] / max(base["runs_completed_per_s"], 1e-9), 2
             ),
+            # Runs that ended any way: a case escalated by design ends FAILED, and is done.
+            "closed_throughput_vs_baseline": round(
+                real["runs_closed_per_s"] / max(base["runs_closed_per_s"], 1e-9), 2
+            ),
             "post_p99_vs_start_p99": round(
                 real["post_latency_ms"]["p99"] / max(base["post_latency_ms"]["p99"], 1e-9), 2
             ),
@@ -453,6 +457,11 @@ def print_table(result: dict[str, Any]) -> None:
             f"{real['runs_completed_per_s']}",
         ),
         (
+            "runs closed per second (any outcome)",
+            f"{base['runs_closed_per_s']}",
+            f"{real['runs_closed_per_s']}",
+        ),
+        (
             "end to end p50 / p99 ms",
             f"{base['end_to_end_ms']['p50']} / {base['end_to_end_ms']['p99']}",
             f"{real['end_to_end_ms']['p50']} / {real['end_to_end_ms']['p99']}",
@@ -487,6 +496,7 @@ def print_table(result: dict[str, Any]) -> None:
     print()
     for label, value in (
         ("throughput vs no-op baseline", f"{ratios['throughput_vs_baseline']}x"),
+        ("closed runs per second vs baseline", f"{ratios['closed_throughput_vs_baseline']}x"),
         ("POST p99 vs raw start p99 (baseline phase)", f"{ratios['post_p99_vs_start_p99']}x"),
         (
             "POST p99 vs the API's own start call p99",

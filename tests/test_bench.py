@@ -34,6 +34,7 @@ async def test_bench_runs_both_phases_and_reports_ratios(
     assert figures["baseline"]["completed"] == 8
     assert figures["scenario_figures"]["completed"] == 8
     assert figures["ratios"]["throughput_vs_baseline"] > 0
+    assert figures["ratios"]["closed_throughput_vs_baseline"] > 0
     assert figures["ratios"]["post_p99_vs_start_p99"] > 0
     # Each POST contains the start call the API made for it, so its p99 cannot be lower.
     assert figures["scenario_figures"]["api_start_call_ms"]["p50"] > 0
