@@ -25,7 +25,20 @@ from workflows.contracts import (
     StockCheck,
 )
 
-STOCK_OF_CART = text("SELECT item_id, stock FROM store_items WHERE item_id = ANY(:items)")
+# What the order may have: the stock, plus what this order already holds. A local activity's
+# result is recorded only when its workflow task completes, so after a crash the check can run
+# again after this same order's decrement took the stock; it must see what it saw before.
+# An order with any ledger row got past the check earlier: the decrement reports the outcome.
+STOCK_FOR_ORDER = text(
+    """
+    SELECT s.item_id, s.stock + COALESCE(l.quantity, 0),
+           EXISTS (SELECT 1 FROM stock_ledger WHERE order_id = :o)
+    FROM store_items s
+    LEFT JOIN stock_ledger l
+        ON l.order_id = :o AND l.item_id = s.item_id AND l.state = 'reserved'
+    WHERE s.item_id = ANY(:items)
+    """
+)
 
 # Rows are locked in item order, so two carts sharing items cannot deadlock. The decrement
 # runs only if the order has no ledger rows yet and every line has enough stock; the ledger
@@ -117,7 +130,9 @@ class CartInventoryActivities:
     async def check_cart_stock(self, order: CreateOrderInput) -> CartCheck:
         """Read-only check of every line, as the seed's Map does; the decrement re-checks.
 
-        Fails on the first short line in cart order, naming it.
+        Fails on the first short line in cart order, naming it. Stock this order already holds
+        counts as available to it, and an order that already has ledger rows passes: a check
+        run again after a crash must not fail an order that an earlier attempt placed.
         """
         items = [line.item_id for line in order.lines]
         if len(set(items)) != len(items):
@@ -125,16 +140,19 @@ class CartInventoryActivities:
             raise ApplicationError(
                 "an item appears twice in the cart", type=INVALID_CART, non_retryable=True
             )
+        params = {"o": order.order_id, "items": items}
         async with self._engine.connect() as conn:
-            rows = (await conn.execute(STOCK_OF_CART, {"items": items})).all()
-        stock = {item_id: level for item_id, level in rows}
+            rows = (await conn.execute(STOCK_FOR_ORDER, params)).all()
+        stock = {item_id: level for item_id, level, _ in rows}
+        decided = any(placed for _, _, placed in rows)
         checks = []
         for line in order.lines:
             available = stock.get(line.item_id)
-            if available is None or available < line.quantity:
+            short = available is None or available < line.quantity
+            if short and not decided:
                 raise not_in_stock(line.item_id, line.quantity, available)
             checks.append(
-                StockCheck(item_id=line.item_id, requested=line.quantity, available=available)
+                StockCheck(item_id=line.item_id, requested=line.quantity, available=available or 0)
             )
         return CartCheck(lines=checks)
 

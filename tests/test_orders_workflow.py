@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.cart_inventory import CartInventoryActivities
 from activities.inventory import InventoryActivities
+from activities.orders import OrderActivities
 from api.runs import describe_run
 from core.db import SessionFactory
 from core.invariants import assert_stock_invariants
@@ -27,10 +28,12 @@ from tests.helpers import (
 from workflows.contracts import (
     CartLedgerResult,
     CreateOrderInput,
+    FailOrderInput,
     OrderLine,
     StockRequest,
     order_workflow_id,
 )
+from workflows.orders import CreateOrderWorkflow
 
 
 async def test_in_stock_order_completes_and_takes_stock(
@@ -124,6 +127,78 @@ async def test_retried_decrement_applies_once(
     assert reserve.attempts == 2
     assert reserve.result["changed_stock"] is False, "the retry found the work already done"
     await assert_stock_invariants(sessions, [a])
+
+
+async def run_order_again(client: Client, task_queue: str, order: CreateOrderInput) -> object:
+    """The run of an order whose steps an earlier, unrecorded attempt already ran."""
+    return await client.execute_workflow(
+        CreateOrderWorkflow.run,
+        order,
+        id=order_workflow_id(order.order_id),
+        task_queue=task_queue,
+    )
+
+
+async def test_an_attempt_after_a_crash_completes_the_order_it_placed(
+    client: Client, worker: object, task_queue: str, sessions: SessionFactory, item_prefix: str
+) -> None:
+    """Local activities' results are recorded when their workflow task completes. A worker that
+    dies after the decrement leaves no record, so the next attempt checks stock again: the
+    stock is gone, taken by this very order, and the order must still complete."""
+    a, b = f"{item_prefix}-a", f"{item_prefix}-b"
+    await stock_items(sessions, **{a: 2, b: 1})
+    order = cart(f"{item_prefix}-order", **{a: 2, b: 1})
+    await OrderActivities(sessions).create_order(order)
+    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (0, 0)
+
+    result = await run_order_again(client, task_queue, order)
+
+    assert getattr(result, "status", None) == "COMPLETED"
+    assert await order_status(sessions, order.order_id) == "COMPLETED"
+    assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (0, 0), "taken once"
+    await assert_stock_invariants(sessions, [a, b])
+
+
+async def test_an_attempt_after_a_crash_keeps_a_compensated_order_failed(
+    client: Client, worker: object, task_queue: str, sessions: SessionFactory, item_prefix: str
+) -> None:
+    """The earlier attempt lost a race and compensated, then its worker died unrecorded."""
+    a = f"{item_prefix}-a"
+    await stock_items(sessions, **{a: 5})
+    order = cart(f"{item_prefix}-order", **{a: 2})
+    inventory = CartInventoryActivities(sessions)
+    await OrderActivities(sessions).create_order(order)
+    await inventory.reserve_cart_stock(order)
+    await inventory.release_cart_stock(order)
+    reason = f"not in stock: {a} (requested 2, available 0)"
+    await OrderActivities(sessions).fail_order(FailOrderInput(order=order, reason=reason))
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_order_again(client, task_queue, order)
+
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.type == "AlreadyCompensated"
+    assert await order_status(sessions, order.order_id) == "FAILED"
+    assert await stock_of(sessions, a) == 5
+    await assert_stock_invariants(sessions, [a])
+
+
+async def test_a_line_check_counts_the_stock_its_order_holds(
+    sessions: SessionFactory, item_prefix: str
+) -> None:
+    """The same for runs on steps per line, started before whole-cart steps."""
+    a = f"{item_prefix}-a"
+    await stock_items(sessions, **{a: 3})
+    inventory = InventoryActivities(sessions)
+    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
+    await inventory.reserve_stock(line)
+
+    check = await inventory.check_stock(line)
+    assert (check.available, await stock_of(sessions, a)) == (3, 0)
+    rival = StockRequest(order_id=f"{item_prefix}-rival", item_id=a, quantity=1)
+    with pytest.raises(ApplicationError, match="available 0"):
+        await inventory.check_stock(rival)
 
 
 def cart(order_id: str, **lines: int) -> CreateOrderInput:

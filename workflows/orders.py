@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import is_cancelled_exception
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from workflows.concurrency import all_or_cancel
@@ -38,7 +38,8 @@ T = TypeVar("T")
 LOCAL_ACTIVITIES = "orders-local-activities"
 CART_STEPS = "orders-cart-steps"
 STEP_RETRY = step_retry(NOT_IN_STOCK)
-CART_ERRORS = [NOT_IN_STOCK, INVALID_CART]
+ALREADY_COMPENSATED = "AlreadyCompensated"
+CART_ERRORS = [NOT_IN_STOCK, INVALID_CART, ALREADY_COMPENSATED]
 CART_STEP_RETRY = step_retry(*CART_ERRORS)
 COMPENSATION_RETRY = UNLIMITED_RETRY
 
@@ -74,7 +75,16 @@ class CreateOrderWorkflow:
         create = self._step("create_order", order, OrderRecord, CART_STEP_RETRY)
         reserve = self._step("reserve_cart_stock", order, CartLedgerResult, CART_STEP_RETRY)
         try:
-            await all_or_cancel([create, reserve])
+            _, taken = await all_or_cancel([create, reserve])
+            if isinstance(taken, CartLedgerResult) and taken.state == "released":
+                # An earlier attempt of this workflow task compensated, and its worker died
+                # before the steps were recorded. That decision stands: compensating again
+                # changes nothing, and the run fails.
+                raise ApplicationError(
+                    "this order was already compensated by an earlier attempt of its run",
+                    type=ALREADY_COMPENSATED,
+                    non_retryable=True,
+                )
         except (*StepError, asyncio.CancelledError) as err:
             if is_cancelled_exception(err):
                 await self._compensate_cart(order, "order run was canceled")
