@@ -28,11 +28,13 @@ from workflows.contracts import (
 # What the order may have: the stock, plus what this order already holds. A local activity's
 # result is recorded only when its workflow task completes, so after a crash the check can run
 # again after this same order's decrement took the stock; it must see what it saw before.
-# An order with any ledger row got past the check earlier: the decrement reports the outcome.
+# An order with a row or a ledger row got past the check earlier: the later steps, which
+# compensate when they fail, report the outcome.
 STOCK_FOR_ORDER = text(
     """
     SELECT s.item_id, s.stock + COALESCE(l.quantity, 0),
            EXISTS (SELECT 1 FROM stock_ledger WHERE order_id = :o)
+           OR EXISTS (SELECT 1 FROM orders WHERE order_id = :o)
     FROM store_items s
     LEFT JOIN stock_ledger l
         ON l.order_id = :o AND l.item_id = s.item_id AND l.state = 'reserved'
@@ -131,8 +133,9 @@ class CartInventoryActivities:
         """Read-only check of every line, as the seed's Map does; the decrement re-checks.
 
         Fails on the first short line in cart order, naming it. Stock this order already holds
-        counts as available to it, and an order that already has ledger rows passes: a check
-        run again after a crash must not fail an order that an earlier attempt placed.
+        counts as available to it, and an order already written passes: a check run again
+        after a crash must not end a run whose earlier attempt wrote something, since only
+        the later steps compensate.
         """
         items = [line.item_id for line in order.lines]
         if len(set(items)) != len(items):

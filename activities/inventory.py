@@ -20,12 +20,13 @@ from workflows.contracts import (
 # The hot path is plain SQL on a pooled connection: measured with `statewright bench`, the
 # ORM session layer cost more worker CPU than the statements themselves.
 STOCK_OF = text("SELECT stock FROM store_items WHERE item_id = :i")
-# The stock plus what this order already holds of the item, and whether it has a ledger row:
-# a check run again after a crash must see what it saw before its own decrement.
+# The stock plus what this order already holds of the item, and whether an earlier attempt
+# wrote the order or this line: a check run again after a crash must not end a run that
+# wrote something, since only the later steps compensate.
 STOCK_FOR_LINE = text(
     """
     SELECT s.stock + CASE WHEN l.state = 'reserved' THEN l.quantity ELSE 0 END,
-           l.state IS NOT NULL
+           l.state IS NOT NULL OR EXISTS (SELECT 1 FROM orders WHERE order_id = :o)
     FROM store_items s
     LEFT JOIN stock_ledger l ON l.order_id = :o AND l.item_id = s.item_id
     WHERE s.item_id = :i
@@ -71,7 +72,7 @@ class InventoryActivities:
     @activity.defn(name="check_stock")
     async def check_stock(self, request: StockRequest) -> StockCheck:
         """Read-only check, as in the seed; the decrement re-checks atomically. Stock this
-        order already holds counts as available to it, and a line with a ledger row passes."""
+        order already holds counts as available to it, and an order already written passes."""
         params = {"o": request.order_id, "i": request.item_id}
         async with self._engine.connect() as conn:
             row = (await conn.execute(STOCK_FOR_LINE, params)).one_or_none()

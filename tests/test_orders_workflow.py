@@ -184,6 +184,26 @@ async def test_an_attempt_after_a_crash_keeps_a_compensated_order_failed(
     await assert_stock_invariants(sessions, [a])
 
 
+async def test_an_attempt_after_a_crash_compensates_an_order_it_only_created(
+    client: Client, worker: object, task_queue: str, sessions: SessionFactory, item_prefix: str
+) -> None:
+    """The earlier attempt wrote the order, then died before its decrement; meanwhile the stock
+    went to someone else. The run must fail the order, not leave it pending."""
+    a = f"{item_prefix}-a"
+    await stock_items(sessions, **{a: 1})
+    order = cart(f"{item_prefix}-order", **{a: 2})
+    await OrderActivities(sessions).create_order(order)
+
+    with pytest.raises(WorkflowFailureError) as failure:
+        await run_order_again(client, task_queue, order)
+
+    assert isinstance(failure.value.cause, ApplicationError)
+    assert failure.value.cause.message == f"not in stock: {a} (requested 2, available 1)"
+    assert await order_status(sessions, order.order_id) == "FAILED"
+    assert await stock_of(sessions, a) == 1
+    await assert_stock_invariants(sessions, [a])
+
+
 async def test_a_line_check_counts_the_stock_its_order_holds(
     sessions: SessionFactory, item_prefix: str
 ) -> None:
