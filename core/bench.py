@@ -265,6 +265,14 @@ async def _settle(client: Client, settings: Settings, phase: Phase, timeout_s: f
             )
 
 
+def _spread(samples_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(samples_ms, 50), 1),
+        "p99": round(percentile(samples_ms, 99), 1),
+        "max": round(max(samples_ms, default=float("nan")), 1),
+    }
+
+
 def summarize(phase: Phase) -> dict[str, Any]:
     completed = [r for r in phase.runs if r[1] == "COMPLETED"]
     first_send = min(phase.sent.values(), default=0.0)
@@ -277,16 +285,8 @@ def summarize(phase: Phase) -> dict[str, Any]:
         "closed": len(phase.runs),
         "completed": len(completed),
         "other_outcomes": len(phase.runs) - len(completed),
-        "post_latency_ms": {
-            "p50": round(percentile(phase.latencies_ms, 50), 1),
-            "p99": round(percentile(phase.latencies_ms, 99), 1),
-            "max": round(max(phase.latencies_ms, default=float("nan")), 1),
-        },
-        "api_start_call_ms": {
-            "p50": round(percentile(phase.temporal_ms, 50), 1),
-            "p99": round(percentile(phase.temporal_ms, 99), 1),
-            "max": round(max(phase.temporal_ms, default=float("nan")), 1),
-        },
+        "post_latency_ms": _spread(phase.latencies_ms),
+        "api_start_call_ms": _spread(phase.temporal_ms),
         "runs_completed_per_s": round(len(completed) / span, 2),
         "runs_closed_per_s": round(len(phase.runs) / span, 2),
         "end_to_end_ms": {
