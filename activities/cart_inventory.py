@@ -42,11 +42,27 @@ STOCK_FOR_ORDER = text(
     """
 )
 
-# Rows are locked in item order, so two carts sharing items cannot deadlock. The decrement
-# runs only if the order has no ledger rows yet and every line has enough stock; the ledger
-# rows go in with it, so a retry finds them and takes nothing. If the compensation's
-# tombstones appear while this runs, the insert meets their keys, the statement fails whole,
-# and the retry sees `released` and takes nothing.
+# The cart's rows are locked first, in item order, in a statement of their own (LOCK_CART_ROWS):
+# - in item order, so two carts sharing items cannot deadlock on each other;
+# - FOR NO KEY UPDATE (the lock an UPDATE of a non-key column takes anyway), so the
+#   foreign-key checks of order lines and ledger rows being written meanwhile, in whatever
+#   order their cart lists its items, never wait on it, nor it on them. FOR UPDATE conflicts
+#   with their FOR KEY SHARE: carts listing the same items in opposite orders deadlocked;
+# - in its own statement, so the decrement below runs on a snapshot taken once every row is
+#   held. Locking and updating in one statement updated the row versions visible to the
+#   statement's older snapshot, and three carts on the same items could still deadlock on
+#   the tuple locks of rows that moved on meanwhile.
+# The decrement runs only if the order has no ledger rows yet and every line has enough stock;
+# the ledger rows go in with it, so a retry finds them and takes nothing. If the
+# compensation's tombstones appear while this runs, the insert meets their keys, the statement
+# fails whole, and the retry sees `released` and takes nothing.
+LOCK_CART_ROWS = text(
+    """
+    SELECT item_id FROM store_items WHERE item_id = ANY(:items)
+    ORDER BY item_id
+    FOR NO KEY UPDATE
+    """
+)
 RESERVE_CART = text(
     """
     WITH cart AS (
@@ -60,8 +76,6 @@ RESERVE_CART = text(
         SELECT s.item_id, s.stock, cart.quantity
         FROM store_items s JOIN cart USING (item_id)
         WHERE NOT EXISTS (SELECT 1 FROM prior)
-        ORDER BY s.item_id
-        FOR UPDATE OF s
     ),
     short AS (
         SELECT cart.item_id, locked.stock
@@ -87,7 +101,8 @@ RESERVE_CART = text(
 
 # A tombstone for every line, so a decrement still in flight takes nothing when it lands.
 # It is its own statement: the give-back below must run on a snapshot taken after any
-# decrement it waited for has committed.
+# decrement it waited for has committed. The give-back then locks the cart's rows in item
+# order, as the decrement does, before it updates them in whatever order its join yields.
 TOMBSTONES = text(
     """
     INSERT INTO stock_ledger (order_id, item_id, quantity, state, released_at)
@@ -162,8 +177,10 @@ class CartInventoryActivities:
     @activity.defn(name="reserve_cart_stock")
     async def reserve_cart_stock(self, order: CreateOrderInput) -> CartLedgerResult:
         """Take every line's stock in one transaction, all or nothing, at most once."""
+        params = _cart_params(order)
         async with self._engine.begin() as conn:
-            row = (await conn.execute(RESERVE_CART, _cart_params(order))).one()
+            await conn.execute(LOCK_CART_ROWS, {"items": params["items"]})
+            row = (await conn.execute(RESERVE_CART, params)).one()
         prior, short_items, short_stock = row
         if prior:
             # A retry of a decrement that committed, or the compensation got here first.
@@ -181,6 +198,7 @@ class CartInventoryActivities:
         params = _cart_params(order)
         async with self._engine.begin() as conn:
             await conn.execute(TOMBSTONES, params)
+            await conn.execute(LOCK_CART_ROWS, {"items": params["items"]})
             restocked = (await conn.execute(GIVE_BACK, {"o": order.order_id})).scalar_one()
         return CartLedgerResult(
             order_id=order.order_id, state="released", changed_stock=restocked > 0

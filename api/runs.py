@@ -129,17 +129,23 @@ def _apply(event: HistoryEvent, detail: RunDetail, steps: dict[int, _Step]) -> N
 
 def _apply_local_activity(event: HistoryEvent, steps: dict[int, _Step]) -> None:
     """A local activity leaves one marker when it ends, with its result or failure, its
-    attempts and times, but not its input, which Temporal does not record for these."""
+    attempts and times, but not its input, which Temporal does not record for these.
+
+    A retry that must wait long leaves a marker with its `backoff`, waits on a timer, and
+    goes on under a new sequence number with the same original schedule time: those markers
+    are one step, shown RETRYING until the next one lands."""
     marker = event.marker_recorded_event_attributes
     if marker.marker_name != LOCAL_ACTIVITY_MARKER or "data" not in marker.details:
         return
     data = json.loads(marker.details["data"].payloads[0].data)
     failed = marker.HasField("failure")
+    name = str(data.get("activity_type", "?"))
+    scheduled_at = _json_time(data.get("original_schedule_time"))
     step = _Step(
         activity_id=str(data.get("activity_id", "")),
-        name=str(data.get("activity_type", "?")),
+        name=name,
         input=None,
-        scheduled_at=_json_time(data.get("original_schedule_time")),
+        scheduled_at=scheduled_at,
         status="FAILED" if failed else "COMPLETED",
         attempts=int(data.get("attempt", 1)),
         result=None
@@ -149,6 +155,21 @@ def _apply_local_activity(event: HistoryEvent, steps: dict[int, _Step]) -> None:
         closed_at=_json_time(data.get("complete_time")) or _time(event.event_time),
         local=True,
     )
+    if failed and data.get("backoff"):
+        step.status, step.closed_at = "RETRYING", None
+    earlier = next(
+        (
+            key
+            for key, seen in steps.items()
+            if seen.local
+            and seen.status == "RETRYING"
+            and seen.name == name
+            and seen.scheduled_at == scheduled_at
+        ),
+        None,
+    )
+    if earlier is not None:
+        del steps[earlier]
     steps[event.event_id] = step
 
 

@@ -14,9 +14,10 @@ async def set_stock(session: AsyncSession, item_id: str, quantity: int) -> None:
     await session.execute(
         insert(StoreItem).values(item_id=item_id, stock=0).on_conflict_do_nothing()
     )
-    # Lock the row so a concurrent order's decrement lands wholly before or after this change.
+    # Lock the row so a concurrent order's decrement lands wholly before or after this change;
+    # NO KEY, like the decrement's, so order lines being written do not wait on it.
     before = await session.scalar(
-        select(StoreItem.stock).where(StoreItem.item_id == item_id).with_for_update()
+        select(StoreItem.stock).where(StoreItem.item_id == item_id).with_for_update(key_share=True)
     )
     await session.execute(
         update(StoreItem)

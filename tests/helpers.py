@@ -22,6 +22,7 @@ from core.db import SessionFactory
 from core.models import Order, StockLedgerEntry, StoreItem
 from core.site_store import LocalSiteStore
 from core.stock import set_stock
+from worker.interceptors import StepFailures
 from worker.registry import WORKFLOWS, Dependencies, build_activities
 from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
 from workflows.orders import CreateOrderWorkflow
@@ -91,7 +92,13 @@ def worker_with(
         replaced.get(activity_name(fn), fn)
         for fn in build_activities(dependencies_for_tests(sessions, **deps))
     ]
-    return Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=activities)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities,
+        interceptors=[StepFailures()],
+    )
 
 
 async def start_order(

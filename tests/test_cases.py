@@ -224,15 +224,16 @@ async def test_tier2_deadline_fails_the_run(
 async def test_a_step_that_keeps_failing_is_caught_and_escalated(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
-    """Step Functions' Catch to Next: the run does not crash; the case escalates with the
-    error recorded."""
+    """Step Functions' Catch to Next: a step that fails unexpectedly (a bug) is retried a few
+    times; then the run does not crash: the case escalates with the error recorded, in words
+    that carry nothing of the original exception."""
 
     @activity.defn(name="assign_case")
-    async def assignment_service_down(_: CaseStep) -> CaseProgress:
-        raise ConnectionError("assignment service unreachable")
+    async def assignment_bug(_: CaseStep) -> CaseProgress:
+        raise KeyError("column agent_id of table assignments")
 
     case_id = new_case()
-    async with worker_with(client, task_queue, sessions, assignment_service_down):
+    async with worker_with(client, task_queue, sessions, assignment_bug):
         run = await open_case(http, case_id=case_id)
 
     assert run["status"] == "FAILED"
@@ -243,7 +244,37 @@ async def test_a_step_that_keeps_failing_is_caught_and_escalated(
     case = (await http.get(f"/cases/{case_id}")).json()
     assert [e["status"] for e in case["history"]] == ["OPEN", "ESCALATED"]
     error = case["history"][1]["detail"]["error"]
-    assert "assign_case failed" in error and "assignment service unreachable" in error
+    assert error == (
+        "assign_case failed: unexpected KeyError in assign_case (gave up after 5 attempts)"
+    )
+    assert "agent_id" not in str(run), "the original message stays in the worker's log"
+
+
+async def test_an_unreachable_dependency_is_retried_not_escalated(
+    http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
+) -> None:
+    """An infrastructure error is never the case's fault: a step whose dependency is away
+    for more attempts than an unexpected error gets is retried until it is back, and the
+    case goes on as if nothing happened."""
+    real = CaseActivities(sessions, ScriptedRandom(RESOLVE))
+    failures = 6
+
+    @activity.defn(name="assign_case")
+    async def assignment_service_away(request: CaseStep) -> CaseProgress:
+        if activity.info().attempt <= failures:
+            raise ConnectionError("assignment service unreachable")
+        return await real.assign_case(request)
+
+    case_id = new_case()
+    async with worker_with(
+        client, task_queue, sessions, assignment_service_away, rng=ScriptedRandom(RESOLVE)
+    ):
+        run = await open_case(http, case_id=case_id)
+
+    assert run["status"] == "COMPLETED", run["error"]
+    assign = step(run, "assign_case")
+    assert assign["status"] == "COMPLETED" and assign["attempts"] == failures + 1
+    assert await history(sessions, case_id) == ["OPEN", "ASSIGNED", "RESOLVED", "CLOSED"]
 
 
 async def test_a_retried_step_writes_one_event(sessions: SessionFactory) -> None:

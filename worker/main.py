@@ -16,6 +16,7 @@ from core.db import SessionFactory, create_engine, create_session_factory
 from core.settings import Settings
 from core.site_store import configured_site_store
 from core.temporal import connect_patiently
+from worker.interceptors import StepFailures
 from worker.registry import WORKFLOWS, Dependencies, build_activities
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def build_worker(client: Client, task_queue: str, deps: Dependencies) -> Worker:
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         activities=build_activities(deps),
+        interceptors=[StepFailures()],
         graceful_shutdown_timeout=timedelta(seconds=10),
         # The sandbox re-imports and guards every run, for about a third more worker CPU
         # (measured with `statewright bench`). Workflow code here is kept deterministic by

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -26,14 +25,14 @@ with workflow.unsafe.imports_passed_through():
         Tier2Resolution,
     )
     from workflows.failures import StepError
-    from workflows.retry import UNLIMITED_RETRY, step_retry
+    from workflows.retry import UNTIL_DONE, StepPolicy, step_policy
     from workflows.steps import step
 
-WORK_RETRY = step_retry()
+WORK_RETRY = step_policy()
 LOCAL_STEPS = "cases-local-steps"
 # Escalating, closing and recording tier 2's answer are how failures are handled: they must
 # not fail themselves, so they retry for as long as it takes.
-BOOKKEEPING_RETRY = UNLIMITED_RETRY
+BOOKKEEPING_RETRY = UNTIL_DONE
 
 
 @workflow.defn(name="SupportCaseWorkflow")
@@ -80,7 +79,8 @@ class SupportCaseWorkflow:
                 raise
             # A local activity's failure arrives as its own error, not wrapped.
             cause = (err.cause or err) if isinstance(err, ActivityError) else err
-            caught = f"{self._activity} failed: {cause}"
+            what = cause.message if isinstance(cause, ApplicationError) else str(cause)
+            caught = f"{self._activity} failed: {what}"
             return await self._escalate(case, progress, attempts, caught)
         if progress.status == "RESOLVED":
             progress = await self._step("close_case", "close", progress, BOOKKEEPING_RETRY)
@@ -120,7 +120,7 @@ class SupportCaseWorkflow:
         activity: str,
         name: str,
         progress: CaseProgress,
-        retry: RetryPolicy,
+        retry: StepPolicy,
         *,
         error: str | None = None,
         resolution: Tier2Resolution | None = None,

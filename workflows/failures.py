@@ -4,18 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from temporalio.exceptions import ActivityError, ApplicationError, FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError, TimeoutError
 
 StepError = (ActivityError, ApplicationError)
 """What a failed step raises in a workflow: an `ActivityError` wrapping the cause for a regular
 activity; for a local activity, this SDK raises the activity's `ApplicationError` itself."""
 
+STEP_FAILED = "StepFailed"
+"""Error type of a run whose step failed for a reason other than a business rule."""
+
 
 def run_failure(err: FailureError, business_types: Collection[str]) -> ApplicationError:
     """A business error keeps its own message and type, so the run shows the real reason;
-    anything else is reported as a failed step."""
+    anything else is reported as a failed step, in words a client may see.
+
+    Activity errors reach here already cleaned by the worker's interceptor
+    (`activities.failures`): their messages carry no SQL and no server internals.
+    """
     cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ApplicationError) and cause.type in business_types:
         return ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True)
+    # A local activity's failure comes without its activity's name; the interceptor's
+    # messages name it where it matters.
     step = err.activity_type if isinstance(err, ActivityError) else "a step"
-    return ApplicationError(f"{step} failed: {cause or err}", type="StepFailed", non_retryable=True)
+    if isinstance(cause, TimeoutError):
+        message = f"{step} did not succeed within its retry window"
+        last = cause.cause
+        if isinstance(last, ApplicationError):
+            message += f" (last error: {last.message})"
+    elif isinstance(cause, ApplicationError):
+        message = f"{step} failed: {cause.message}" if step != "a step" else cause.message
+    else:
+        message = f"{step} failed unexpectedly"
+    return ApplicationError(message, type=STEP_FAILED, non_retryable=True)

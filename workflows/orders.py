@@ -11,7 +11,6 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
@@ -31,17 +30,17 @@ with workflow.unsafe.imports_passed_through():
         StockRequest,
     )
     from workflows.failures import StepError, run_failure
-    from workflows.retry import UNLIMITED_RETRY, step_retry
+    from workflows.retry import UNTIL_DONE, StepPolicy, step_policy
     from workflows.steps import step
 
 T = TypeVar("T")
 LOCAL_ACTIVITIES = "orders-local-activities"
 CART_STEPS = "orders-cart-steps"
-STEP_RETRY = step_retry(NOT_IN_STOCK)
+STEP_RETRY = step_policy(NOT_IN_STOCK)
 ALREADY_COMPENSATED = "AlreadyCompensated"
 CART_ERRORS = [NOT_IN_STOCK, INVALID_CART, ALREADY_COMPENSATED]
-CART_STEP_RETRY = step_retry(*CART_ERRORS)
-COMPENSATION_RETRY = UNLIMITED_RETRY
+CART_STEP_RETRY = step_policy(*CART_ERRORS)
+COMPENSATION_RETRY = UNTIL_DONE
 
 
 @workflow.defn(name="CreateOrderWorkflow")
@@ -155,6 +154,6 @@ class CreateOrderWorkflow:
         await self._step("fail_order", failed, OrderRecord, COMPENSATION_RETRY)
 
     def _step(
-        self, activity: str, arg: object, result_type: type[T], retry: RetryPolicy
+        self, activity: str, arg: object, result_type: type[T], retry: StepPolicy
     ) -> Awaitable[T]:
         return step(self._local, activity, arg, result_type, retry)

@@ -17,11 +17,11 @@ with workflow.unsafe.imports_passed_through():
         ValidatedOrder,
     )
     from workflows.failures import StepError, run_failure
-    from workflows.retry import STEP_TIMEOUT, UNLIMITED_RETRY, step_retry
-    from workflows.steps import step
+    from workflows.retry import UNTIL_DONE, step_policy
+    from workflows.steps import regular_step, step
 
 BUSINESS_ERRORS = (INVALID_ORDER, PAYMENT_DECLINED, PAYMENT_CONFLICT)
-STEP_RETRY = step_retry(*BUSINESS_ERRORS)
+STEP_RETRY = step_policy(*BUSINESS_ERRORS)
 LOCAL_STEPS = "payments-local-steps"
 
 
@@ -39,17 +39,11 @@ class ProcessOrderWorkflow:
             validated = await step(
                 local, "validate_order", request.order, ValidatedOrder, STEP_RETRY
             )
-            charged = await workflow.execute_activity(
-                "charge_payment",
-                validated,
-                result_type=ChargedOrder,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-            )
+            charged = await regular_step("charge_payment", validated, ChargedOrder, STEP_RETRY)
         except StepError as err:
             if is_cancelled_exception(err):
                 raise  # nothing charged yet; the run ends CANCELED
             raise run_failure(err, BUSINESS_ERRORS) from err
         # Once money has moved, the record must be written, however long Postgres is away.
         record = RecordRequest(order=charged, workflow_id=workflow.info().workflow_id)
-        return await step(local, "record_order", record, ProcessedOrder, UNLIMITED_RETRY)
+        return await step(local, "record_order", record, ProcessedOrder, UNTIL_DONE)

@@ -22,11 +22,12 @@ with workflow.unsafe.imports_passed_through():
         ReportTicket,
     )
     from workflows.failures import run_failure
-    from workflows.retry import STEP_TIMEOUT, step_retry
+    from workflows.retry import step_policy
+    from workflows.steps import regular_step
 
 T = TypeVar("T")
 BUSINESS_ERRORS = (REPORT_FAILED, REPORTING_API_REJECTED)
-STEP_RETRY = step_retry(*BUSINESS_ERRORS)
+STEP_RETRY = step_policy(*BUSINESS_ERRORS)
 
 
 @workflow.defn(name="ReportRunnerWorkflow")
@@ -60,11 +61,4 @@ class ReportRunnerWorkflow:
 
     @staticmethod
     async def _step(activity: str, arg: object, result_type: type[T]) -> T:
-        result: T = await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
-        )
-        return result
+        return await regular_step(activity, arg, result_type, STEP_RETRY)

@@ -6,10 +6,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.contracts import StoreWebhookRequest, WebhookInput, WebhookResult
-    from workflows.retry import step_retry
+    from workflows.retry import step_policy
     from workflows.steps import step
 
-STEP_RETRY = step_retry(attempts=10)
+STEP_RETRY = step_policy()
 LOCAL_ACTIVITY = "webhooks-local-activity"
 
 
