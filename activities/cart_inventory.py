@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -99,10 +100,12 @@ RESERVE_CART = text(
     """
 )
 
-# A tombstone for every line, so a decrement still in flight takes nothing when it lands.
-# It is its own statement: the give-back below must run on a snapshot taken after any
-# decrement it waited for has committed. The give-back then locks the cart's rows in item
-# order, as the decrement does, before it updates them in whatever order its join yields.
+# A tombstone for every line, so a decrement still in flight takes nothing when it lands. The
+# cart's rows are locked first, in item order as the decrement does: a decrement of this same
+# order that holds them has then committed, and its ledger rows stand; one that comes later
+# waits, then finds the tombstones. Tombstones taken before the lock could deadlock with such
+# a decrement (it holds the rows and waits on their keys; we hold the keys and wait on the
+# rows). Each statement runs on a snapshot taken after the lock was granted.
 TOMBSTONES = text(
     """
     INSERT INTO stock_ledger (order_id, item_id, quantity, state, released_at)
@@ -177,10 +180,9 @@ class CartInventoryActivities:
     @activity.defn(name="reserve_cart_stock")
     async def reserve_cart_stock(self, order: CreateOrderInput) -> CartLedgerResult:
         """Take every line's stock in one transaction, all or nothing, at most once."""
-        params = _cart_params(order)
         async with self._engine.begin() as conn:
-            await conn.execute(LOCK_CART_ROWS, {"items": params["items"]})
-            row = (await conn.execute(RESERVE_CART, params)).one()
+            await lock_cart(conn, order)
+            row = (await conn.execute(RESERVE_CART, _cart_params(order))).one()
         prior, short_items, short_stock = row
         if prior:
             # A retry of a decrement that committed, or the compensation got here first.
@@ -195,11 +197,22 @@ class CartInventoryActivities:
     @activity.defn(name="release_cart_stock")
     async def release_cart_stock(self, order: CreateOrderInput) -> CartLedgerResult:
         """Give back whatever `reserve_cart_stock` took for this order, at most once."""
-        params = _cart_params(order)
         async with self._engine.begin() as conn:
-            await conn.execute(TOMBSTONES, params)
-            await conn.execute(LOCK_CART_ROWS, {"items": params["items"]})
-            restocked = (await conn.execute(GIVE_BACK, {"o": order.order_id})).scalar_one()
+            await lock_cart(conn, order)
+            restocked = await give_back(conn, order)
         return CartLedgerResult(
             order_id=order.order_id, state="released", changed_stock=restocked > 0
         )
+
+
+async def lock_cart(conn: AsyncConnection, order: CreateOrderInput) -> None:
+    """Lock the cart's stock rows, in item order, until the transaction ends."""
+    await conn.execute(LOCK_CART_ROWS, {"items": [line.item_id for line in order.lines]})
+
+
+async def give_back(conn: AsyncConnection, order: CreateOrderInput) -> int:
+    """Inside a transaction that holds `lock_cart`: leave a tombstone for every line and
+    give back what the order took. Returns how many lines had stock to give back."""
+    await conn.execute(TOMBSTONES, _cart_params(order))
+    restocked: int = (await conn.execute(GIVE_BACK, {"o": order.order_id})).scalar_one()
+    return restocked

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities.cart_inventory import give_back, lock_cart
 from core.db import SessionFactory, engine_of
 from core.models import Order, OrderLine
 from workflows.contracts import (
@@ -32,6 +35,13 @@ CREATE_ORDER = text(
              AS line(no, item_id, quantity)
     """
 )
+# The order row decides between a cancel and a completion: whichever moves it off PENDING
+# first wins, and the other then sees the outcome.
+ORDER_STATUS_FOR_UPDATE = text("SELECT status FROM orders WHERE order_id = :o FOR UPDATE")
+CANCEL_PENDING_ORDER = text(
+    "UPDATE orders SET status = 'FAILED', failure_reason = :r, updated_at = now() "
+    "WHERE order_id = :o AND status = 'PENDING'"
+)
 COMPLETE_ORDER = text(
     "UPDATE orders SET status = 'COMPLETED', updated_at = now() "
     "WHERE order_id = :o AND status = 'PENDING'"
@@ -48,15 +58,8 @@ class OrderActivities:
     @activity.defn(name="create_order")
     async def create_order(self, order: CreateOrderInput) -> OrderRecord:
         """The order and its lines in one statement; a repeat inserts nothing."""
-        params = {
-            "o": order.order_id,
-            "w": order_workflow_id(order.order_id),
-            "nos": list(range(1, len(order.lines) + 1)),
-            "items": [line.item_id for line in order.lines],
-            "qtys": [line.quantity for line in order.lines],
-        }
         async with self._engine.begin() as conn:
-            await conn.execute(CREATE_ORDER, params)
+            await conn.execute(CREATE_ORDER, _order_params(order))
         return OrderRecord(order_id=order.order_id, status="PENDING")
 
     @activity.defn(name="complete_order")
@@ -64,6 +67,27 @@ class OrderActivities:
         async with self._engine.begin() as conn:
             await conn.execute(COMPLETE_ORDER, {"o": ref.order_id})
         return OrderRecord(order_id=ref.order_id, status="COMPLETED")
+
+    @activity.defn(name="cancel_order")
+    async def cancel_order(self, failure: FailOrderInput) -> OrderRecord:
+        """Undo the order unless it has completed, in one transaction, at most once.
+
+        A cancelled run cannot know what its earlier, unrecorded attempts wrote, so this
+        looks: a COMPLETED order stands, and the run reports it. Otherwise the stock it took
+        goes back (a tombstone for every line stops a decrement still in flight) and the
+        order is FAILED with the reason, created so if it was never written, so that a late
+        create step finds it and writes nothing.
+        """
+        order = failure.order
+        async with self._engine.begin() as conn:
+            await lock_cart(conn, order)
+            await conn.execute(CREATE_ORDER, _order_params(order))
+            status = (await conn.execute(ORDER_STATUS_FOR_UPDATE, {"o": order.order_id})).scalar()
+            if status == "COMPLETED":
+                return OrderRecord(order_id=order.order_id, status="COMPLETED")
+            await give_back(conn, order)
+            await conn.execute(CANCEL_PENDING_ORDER, {"o": order.order_id, "r": failure.reason})
+        return OrderRecord(order_id=order.order_id, status="FAILED")
 
     @activity.defn(name="fail_order")
     async def fail_order(self, failure: FailOrderInput) -> OrderRecord:
@@ -76,6 +100,16 @@ class OrderActivities:
                 .values(status="FAILED", failure_reason=failure.reason, updated_at=func.now())
             )
         return OrderRecord(order_id=failure.order.order_id, status="FAILED")
+
+
+def _order_params(order: CreateOrderInput) -> dict[str, Any]:
+    return {
+        "o": order.order_id,
+        "w": order_workflow_id(order.order_id),
+        "nos": list(range(1, len(order.lines) + 1)),
+        "items": [line.item_id for line in order.lines],
+        "qtys": [line.quantity for line in order.lines],
+    }
 
 
 async def _insert_order(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
@@ -35,3 +35,14 @@ class WebhookActivities:
             )
         assert received_at is not None
         return WebhookResult(workflow_id=request.workflow_id, received_at=received_at, stored=True)
+
+    @activity.defn(name="discard_webhook")
+    async def discard_webhook(self, request: StoreWebhookRequest) -> WebhookResult:
+        """Take a cancelled run's payload out again; nothing to take is fine."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                delete(WebhookEvent).where(WebhookEvent.workflow_id == request.workflow_id)
+            )
+        return WebhookResult(
+            workflow_id=request.workflow_id, received_at=request.received_at, stored=False
+        )

@@ -26,7 +26,9 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cart_inventory import CartInventoryActivities
+from activities.orders import OrderActivities
 from activities.payment_provider import SimulatedPaymentProvider
+from activities.payments import PaymentActivities
 from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import start_postgres, temporal_binary
@@ -49,14 +51,20 @@ from workflows.contracts import (
     CaseInput,
     CaseProgress,
     CaseStep,
+    ChargedOrder,
     CreateOrderInput,
     NoopShape,
+    OrderLine,
+    OrderRef,
     PaymentInput,
     PaymentOrder,
     ReportRunInput,
     Tier2Resolution,
+    ValidatedOrder,
     WebhookInput,
+    order_workflow_id,
 )
+from workflows.orders import CreateOrderWorkflow
 from workflows.payments import ProcessOrderWorkflow
 from workflows.reports import ReportRunnerWorkflow
 from workflows.webhooks import WebhookWorkflow
@@ -126,6 +134,105 @@ async def order_canceled(
     return handle
 
 
+async def order_canceled_after_unrecorded_writes(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
+    """An attempt that was never recorded created the order and took its stock; the run's
+    first recorded task holds the cancel: the order is withdrawn, and the run CANCELED."""
+    await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
+    order = _cart(**{"rec-a": 2, "rec-b": 1})
+    await OrderActivities(sessions).create_order(order)
+    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    return await _cancelled_before_it_runs(
+        client, queue, sessions, CreateOrderWorkflow.run, order, order_workflow_id(order.order_id)
+    )
+
+
+async def order_completed_despite_cancel(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
+    """An attempt that was never recorded completed the order; the run's first recorded task
+    holds the cancel: the run reports COMPLETED."""
+    await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
+    order = _cart(**{"rec-a": 2, "rec-b": 1})
+    orders = OrderActivities(sessions)
+    await orders.create_order(order)
+    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    await orders.complete_order(OrderRef(order_id=order.order_id))
+    return await _cancelled_before_it_runs(
+        client, queue, sessions, CreateOrderWorkflow.run, order, order_workflow_id(order.order_id)
+    )
+
+
+def _cart(**lines: int) -> CreateOrderInput:
+    return CreateOrderInput(
+        order_id=f"rec-{uuid.uuid4().hex}",
+        lines=[OrderLine(item_id=item, quantity=qty) for item, qty in lines.items()],
+    )
+
+
+async def _cancelled_before_it_runs(
+    client: Client,
+    queue: str,
+    sessions: SessionFactory,
+    run: Any,
+    arg: Any,
+    workflow_id: str,
+) -> Any:
+    """Start a run, cancel it, then start the worker: the first task holds the cancel."""
+    handle = await client.start_workflow(run, arg, id=workflow_id, task_queue=queue)
+    await handle.cancel()
+    async with worker_with(client, queue, sessions):
+        await _settle(handle)
+    return handle
+
+
+async def payment_canceled(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
+    """Cancelled before the charge was sent: nothing charged, the run CANCELED."""
+    request = PaymentInput(order=PaymentOrder(order_id=f"rec-{uuid.uuid4().hex}", amount="5.00"))
+    return await _cancelled_before_it_runs(
+        client, queue, sessions, ProcessOrderWorkflow.run, request, f"payment-{uuid.uuid4().hex}"
+    )
+
+
+async def payment_charged_despite_cancel(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
+    """Cancelled while the charge ran: the charge and the record finish, the run COMPLETED."""
+    payments = PaymentActivities(sessions, SimulatedPaymentProvider(Decimal("1000.00")))
+    sent, cancelled = asyncio.Event(), asyncio.Event()
+
+    @activity.defn(name="charge_payment")
+    async def charge_held_until_cancel(order: ValidatedOrder) -> ChargedOrder:
+        charged = await payments.charge_payment(order)
+        sent.set()
+        await cancelled.wait()
+        return charged
+
+    request = PaymentInput(order=PaymentOrder(order_id=f"rec-{uuid.uuid4().hex}", amount="7.00"))
+    async with worker_with(client, queue, sessions, charge_held_until_cancel):
+        handle = await client.start_workflow(
+            ProcessOrderWorkflow.run, request, id=f"payment-{uuid.uuid4().hex}", task_queue=queue
+        )
+        await sent.wait()
+        await handle.cancel()
+        cancelled.set()
+        await _settle(handle)
+    return handle
+
+
+async def webhook_canceled(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
+    """Cancelled before it ran: stored, then taken out again; the run CANCELED."""
+    webhook = WebhookInput(payload={"event": "recorded"}, received_at=datetime.now(UTC))
+    return await _cancelled_before_it_runs(
+        client, queue, sessions, WebhookWorkflow.run, webhook, f"webhook-{uuid.uuid4().hex}"
+    )
+
+
 def _payment(amount: str, transient_failures: int = 0) -> Scenario:
     async def scenario(
         client: Client, queue: str, sessions: SessionFactory, database_url: str
@@ -186,7 +293,8 @@ def _case(*draws: float, policy: str = "fail", tier2: str | None = None, **extra
 
 @activity.defn(name="assign_case")
 async def _failing_assign(_: CaseStep) -> CaseProgress:
-    raise ConnectionError("assignment service unreachable")
+    # Unexpected, not infrastructure: an infrastructure error would be retried for hours.
+    raise RuntimeError("assignment service answered nonsense")
 
 
 def _report(delay_s: float, max_polls: int) -> Scenario:
@@ -234,6 +342,7 @@ async def _noop(client: Client, queue: str, sessions: SessionFactory, database_u
 # order steps as regular activities, one per line, then (patch "orders-local-activities")
 # as local activities, one per line. Today's code records whole-cart steps instead (patch
 # "orders-cart-steps"), so these can never be recorded again.
+PAYMENT_BRANCHES = ("completed", "invalid_amount", "declined", "retried")
 CASE_BRANCHES = (
     "resolved",
     "escalated",
@@ -252,20 +361,33 @@ FROZEN = (
     # Every step as a regular activity, before patches "webhooks-local-activity",
     # "payments-local-steps" and "cases-local-steps".
     "webhook_stored",
-    *(f"payment_{branch}" for branch in ("completed", "invalid_amount", "declined", "retried")),
+    *(f"payment_{branch}" for branch in PAYMENT_BRANCHES),
     *(f"case_{branch}" for branch in CASE_BRANCHES),
+    # Before the patches "*-cancel-reports-the-truth": a cancel assumed that nothing had been
+    # written, and a charge or a completion could be cut short by one.
+    *(
+        f"order_cart_{branch}"
+        for branch in ("completed", "not_in_stock", "compensated", "canceled")
+    ),
+    *(f"payment_local_{branch}" for branch in PAYMENT_BRANCHES),
+    "webhook_local_stored",
 )
 
 SCENARIOS: dict[str, Scenario] = {
-    "order_cart_completed": order_completed,
-    "order_cart_not_in_stock": order_not_in_stock,
-    "order_cart_compensated": order_compensated,
-    "order_cart_canceled": order_canceled,
-    "payment_local_completed": _payment("19.99"),
-    "payment_local_invalid_amount": _payment("0"),
-    "payment_local_declined": _payment("1000.01"),
-    "payment_local_retried": _payment("5.00", transient_failures=2),
-    "webhook_local_stored": webhook_stored,
+    "order_truecancel_completed": order_completed,
+    "order_truecancel_not_in_stock": order_not_in_stock,
+    "order_truecancel_compensated": order_compensated,
+    "order_truecancel_canceled": order_canceled,
+    "order_truecancel_canceled_after_unrecorded_writes": order_canceled_after_unrecorded_writes,
+    "order_truecancel_completed_despite_cancel": order_completed_despite_cancel,
+    "payment_truecancel_completed": _payment("19.99"),
+    "payment_truecancel_invalid_amount": _payment("0"),
+    "payment_truecancel_declined": _payment("1000.01"),
+    "payment_truecancel_retried": _payment("5.00", transient_failures=2),
+    "payment_truecancel_canceled": payment_canceled,
+    "payment_truecancel_charged_despite_cancel": payment_charged_despite_cancel,
+    "webhook_truecancel_stored": webhook_stored,
+    "webhook_truecancel_canceled": webhook_canceled,
     "case_local_resolved": _case(0.9),
     "case_local_escalated": _case(0.1),
     "case_local_retry_resolved": _case(0.1, 0.9, policy="retry"),

@@ -21,3 +21,19 @@ async def all_or_cancel(steps: Iterable[Awaitable[T]]) -> list[T]:
         for task in tasks:
             task.cancel()
         raise
+
+
+async def finish(step: Awaitable[T]) -> T:
+    """Await `step` to its end, even if the run is cancelled meanwhile.
+
+    For work whose outcome must be known once it has begun: a completion that may already be
+    written, a charge already sent, a compensation. A cancel that arrives meanwhile is
+    absorbed here; the caller decides what the run reports.
+    """
+    task = asyncio.ensure_future(step)
+    while True:
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise

@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.concurrency import all_or_cancel
+    from workflows.concurrency import all_or_cancel, finish
     from workflows.contracts import (
         INVALID_CART,
         NOT_IN_STOCK,
@@ -36,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
 T = TypeVar("T")
 LOCAL_ACTIVITIES = "orders-local-activities"
 CART_STEPS = "orders-cart-steps"
+TRUE_CANCELS = "orders-cancel-reports-the-truth"
+CANCELED_REASON = "order run was canceled"
 STEP_RETRY = step_policy(NOT_IN_STOCK)
 ALREADY_COMPENSATED = "AlreadyCompensated"
 CART_ERRORS = [NOT_IN_STOCK, INVALID_CART, ALREADY_COMPENSATED]
@@ -49,6 +51,7 @@ class CreateOrderWorkflow:
 
     def __init__(self) -> None:
         self._local = False
+        self._true_cancels = False
 
     @workflow.run
     async def run(self, order: CreateOrderInput) -> CreateOrderResult:
@@ -57,6 +60,10 @@ class CreateOrderWorkflow:
         # `statewright bench`, a step per line cost more than the SQL it ran.
         if workflow.patched(CART_STEPS):
             self._local = True
+            # A local activity may have run in an attempt that was never recorded, so a cancel
+            # can never assume that nothing was written: it undoes whatever is there, or, if
+            # the order completed, the run reports that. Runs started before replay as before.
+            self._true_cancels = workflow.patched(TRUE_CANCELS)
             return await self._run_cart(order)
         # Runs recorded before whole-cart steps replay on steps per line: local activities
         # from LOCAL_ACTIVITIES on, regular activities before it.
@@ -66,9 +73,12 @@ class CreateOrderWorkflow:
     async def _run_cart(self, order: CreateOrderInput) -> CreateOrderResult:
         try:
             await self._step("check_cart_stock", order, CartCheck, CART_STEP_RETRY)
-        except StepError as err:
+        except (*StepError, asyncio.CancelledError) as err:
             if is_cancelled_exception(err):
-                raise  # cancelled before anything was written: nothing to undo
+                if self._true_cancels:
+                    return await self._withdraw(order, err)
+                raise  # before TRUE_CANCELS: assumed that nothing was written
+            assert isinstance(err, StepError)
             raise run_failure(err, CART_ERRORS) from err
 
         create = self._step("create_order", order, OrderRecord, CART_STEP_RETRY)
@@ -86,7 +96,9 @@ class CreateOrderWorkflow:
                 )
         except (*StepError, asyncio.CancelledError) as err:
             if is_cancelled_exception(err):
-                await self._compensate_cart(order, "order run was canceled")
+                if self._true_cancels:
+                    return await self._withdraw(order, err)
+                await self._compensate_cart(order, CANCELED_REASON)
                 raise
             assert isinstance(err, StepError)
             failure = run_failure(err, CART_ERRORS)
@@ -94,17 +106,36 @@ class CreateOrderWorkflow:
             raise failure from err
         return await self._complete(order)
 
+    async def _withdraw(self, order: CreateOrderInput, cancel: BaseException) -> CreateOrderResult:
+        """The run was cancelled before it completed the order: undo whatever any attempt of
+        it wrote, unless an earlier, unrecorded attempt completed the order; then report that.
+        """
+        failed = FailOrderInput(order=order, reason=CANCELED_REASON)
+        record = await finish(self._step("cancel_order", failed, OrderRecord, COMPENSATION_RETRY))
+        if record.status == "COMPLETED":
+            return self._completed(order)
+        raise cancel
+
     async def _compensate_cart(self, order: CreateOrderInput, reason: str) -> None:
         # Released even after a lost race, when nothing was taken: the release leaves a
         # tombstone that stops a cancelled decrement that still lands.
-        await self._step("release_cart_stock", order, CartLedgerResult, COMPENSATION_RETRY)
+        release = self._step("release_cart_stock", order, CartLedgerResult, COMPENSATION_RETRY)
+        await (finish(release) if self._true_cancels else release)
         failed = FailOrderInput(order=order, reason=reason)
-        await self._step("fail_order", failed, OrderRecord, COMPENSATION_RETRY)
+        fail = self._step("fail_order", failed, OrderRecord, COMPENSATION_RETRY)
+        await (finish(fail) if self._true_cancels else fail)
 
     async def _complete(self, order: CreateOrderInput) -> CreateOrderResult:
-        await self._step(
+        # Once the order is decided, a cancel cannot undo it: the completion is finished and
+        # the run reports COMPLETED, which is what happened.
+        complete = self._step(
             "complete_order", OrderRef(order_id=order.order_id), OrderRecord, COMPENSATION_RETRY
         )
+        await (finish(complete) if self._true_cancels else complete)
+        return self._completed(order)
+
+    @staticmethod
+    def _completed(order: CreateOrderInput) -> CreateOrderResult:
         return CreateOrderResult(order_id=order.order_id, status="COMPLETED", lines=order.lines)
 
     async def _run_per_line(self, order: CreateOrderInput) -> CreateOrderResult:
@@ -132,7 +163,7 @@ class CreateOrderWorkflow:
             # cancellation or the run's own arrives first.
             if is_cancelled_exception(err):
                 # A cancelled run must not keep stock it took; it still ends CANCELED.
-                await self._compensate(order, requests, "order run was canceled")
+                await self._compensate(order, requests, CANCELED_REASON)
                 raise
             assert isinstance(err, StepError)
             failure = run_failure(err, [NOT_IN_STOCK])

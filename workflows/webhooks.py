@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.concurrency import finish
     from workflows.contracts import StoreWebhookRequest, WebhookInput, WebhookResult
-    from workflows.retry import step_policy
+    from workflows.retry import UNTIL_DONE, step_policy
     from workflows.steps import step
 
 STEP_RETRY = step_policy()
 LOCAL_ACTIVITY = "webhooks-local-activity"
+TRUE_CANCELS = "webhooks-cancel-reports-the-truth"
 
 
 @workflow.defn(name="WebhookWorkflow")
 class WebhookWorkflow:
-    """Stores the payload it was started with, with the time the API received it."""
+    """Stores the payload it was started with, with the time the API received it.
+
+    A cancel that arrives while the payload is being stored lets the store finish, then takes
+    the payload out again: a CANCELED run never leaves a row behind, whatever an earlier,
+    unrecorded attempt of it wrote.
+    """
 
     @workflow.run
     async def run(self, webhook: WebhookInput) -> WebhookResult:
@@ -25,4 +34,13 @@ class WebhookWorkflow:
         # One short insert: as a local activity it needs no server round trip, and the run
         # ends in its first workflow task. Runs started before this replay as they ran.
         local = workflow.patched(LOCAL_ACTIVITY)
-        return await step(local, "store_webhook", request, WebhookResult, STEP_RETRY)
+        store = step(local, "store_webhook", request, WebhookResult, STEP_RETRY)
+        if not workflow.patched(TRUE_CANCELS):
+            return await store
+        stored = await finish(store)
+        if workflow.cancellation_reason() is None:
+            return stored
+        # Cancelled while storing: the payload is in, here or in an attempt of this run that
+        # was never recorded. Take it out again, and end CANCELED.
+        await finish(step(local, "discard_webhook", request, WebhookResult, UNTIL_DONE))
+        raise asyncio.CancelledError(workflow.cancellation_reason())
