@@ -1,10 +1,13 @@
-"""Body size (413) and content type (415) checks, before any route reads the body."""
+"""Body size (413), content type (415) and faithful-JSON (422) checks, before any route reads
+the body."""
 
 from __future__ import annotations
 
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.json_limits import find_problem
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
@@ -56,6 +59,12 @@ class BodyLimits:
             detail = f"unsupported content type {got!r}: send application/json"
             await self._reject(send, 415, detail)
             return
+        problem = find_problem(bytes(body)) if body else None
+        if problem is not None:
+            # Shaped like FastAPI's own 422s: where, what, and a machine-readable kind.
+            where = {"loc": ["body", *problem.path], "msg": problem.message, "type": problem.kind}
+            await self._reject(send, 422, [where])
+            return
 
         replayed = False
 
@@ -69,7 +78,7 @@ class BodyLimits:
         await self.app(scope, replay, send)
 
     @staticmethod
-    async def _reject(send: Send, status: int, detail: str) -> None:
+    async def _reject(send: Send, status: int, detail: object) -> None:
         payload = json.dumps({"detail": detail}).encode()
         await send(
             {

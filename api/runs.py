@@ -13,9 +13,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import RunDetail, RunError, RunStep
+from core.json_limits import depth_of
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
 
@@ -26,9 +28,33 @@ def _time(ts: Timestamp) -> datetime | None:
     return ts.ToDatetime(tzinfo=UTC) if ts.seconds or ts.nanos else None
 
 
+# What a run description can carry back to a client: pydantic's serializer stops at 255
+# levels, and the description wraps each value in a few of its own.
+SHOWN_DEPTH_LIMIT = 200
+
+
 def _values(payloads: Payloads) -> Any:
-    values = DATA_CONVERTER.payload_converter.from_payloads(payloads.payloads)
+    """The payloads' values, or, for one that cannot be decoded or shown, a note saying so:
+    describing a run must never fail because of what the run carries."""
+    try:
+        values = DATA_CONVERTER.payload_converter.from_payloads(payloads.payloads)
+    except ApplicationError:
+        values = [_raw_json(payload.data) for payload in payloads.payloads]
+    values = [_showable(value) for value in values]
     return values[0] if len(values) == 1 else values or None
+
+
+def _raw_json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return f"(a payload of {len(data)} bytes that cannot be decoded)"
+
+
+def _showable(value: Any) -> Any:
+    if depth_of(value) > SHOWN_DEPTH_LIMIT:
+        return f"(a value nested more than {SHOWN_DEPTH_LIMIT} levels deep, not shown)"
+    return value
 
 
 def _error(failure: Failure) -> RunError:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
+from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError, FailureError
 
 from core.settings import Settings
 
@@ -19,8 +23,52 @@ class TemporalUnreachable(RuntimeError):
     """No Temporal server answered at the configured address."""
 
 
+UNDECODABLE_PAYLOAD = "UndecodablePayload"
+"""Error type of a run whose input or a step's result cannot be decoded (or encoded)."""
+
+
+class FaithfulPayloadConverter(PydanticPayloadConverter):
+    """Pydantic's converter, but a payload it cannot convert fails the run, not its task.
+
+    The SDK retries a workflow task that raises a plain exception, forever: a run whose input
+    cannot be decoded would sit RUNNING, deaf to cancels. An `ApplicationError` raised while
+    converting fails the run instead, with a message that says why. The API refuses such
+    payloads at the door (`core.json_limits`); this covers runs started any other way.
+    """
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        try:
+            return super().to_payloads(values)
+        except FailureError:
+            raise
+        except Exception as err:
+            raise _unconvertible("encode", err) from None
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[Any]:
+        try:
+            return super().from_payloads(payloads, type_hints)
+        except FailureError:
+            raise
+        except Exception as err:
+            raise _unconvertible("decode", err) from None
+
+
+def _unconvertible(verb: str, err: Exception) -> ApplicationError:
+    reason = str(err.__cause__ or err).strip().splitlines()
+    # Pydantic's messages quote the input; keep the reason, never the payload.
+    summary = next(
+        (line.strip() for line in reason[1:2] if line.strip()), reason[0] if reason else ""
+    )
+    summary = summary.split(" [type=")[0][:200]
+    return ApplicationError(
+        f"cannot {verb} a payload: {summary}", type=UNDECODABLE_PAYLOAD, non_retryable=True
+    )
+
+
 # Workers, the API and the replay tests must all decode payloads the same way.
-DATA_CONVERTER: DataConverter = pydantic_data_converter
+DATA_CONVERTER: DataConverter = DataConverter(payload_converter_class=FaithfulPayloadConverter)
 
 
 async def connect(settings: Settings) -> Client:

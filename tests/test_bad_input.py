@@ -50,7 +50,7 @@ CASES: list[tuple[str, Any, int, str]] = [
         "Extra inputs are not permitted",
     ),
     ("empty item id", {"order": [{"item_id": "", "quantity": 1}]}, 422, "at least 1 character"),
-    ("NUL in item id", {"order": [{"item_id": "a\x00b", "quantity": 1}]}, 422, "match pattern"),
+    ("NUL in item id", {"order": [{"item_id": "a\x00b", "quantity": 1}]}, 422, "NUL character"),
     ("newline in item id", {"order": [{"item_id": "a\nb", "quantity": 1}]}, 422, "match pattern"),
     (
         "over-long item id",

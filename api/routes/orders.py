@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from api.auth import require
@@ -131,12 +132,15 @@ async def get_order(
     run = await describe_run(client, settings, workflow_id)
     if run is None:
         raise HTTPException(status_code=404, detail=f"order {order_id!r} not found")
-    requested = CreateOrderInput.model_validate(run.input)
+    try:
+        lines = CreateOrderInput.model_validate(run.input).lines
+    except ValidationError:
+        lines = []  # a run started some other way, with an input that is not an order
     return OrderOut(
         order_id=order_id,
         status="PENDING" if run.status == "RUNNING" else "REJECTED",
         failure_reason=run.error.message if run.error else None,
-        lines=[OrderLineOut(item_id=ln.item_id, quantity=ln.quantity) for ln in requested.lines],
+        lines=[OrderLineOut(item_id=ln.item_id, quantity=ln.quantity) for ln in lines],
         workflow_id=workflow_id,
         status_url=f"/runs/{workflow_id}",
         created_at=run.started_at,

@@ -13,7 +13,7 @@ from temporalio.service import RPCError
 
 from api.auth import require
 from api.deps import SettingsDep, State
-from api.errors import UNAVAILABLE_CODES, unprocessable
+from api.errors import UNAVAILABLE_CODES
 from api.gateway import TemporalUnavailable
 from api.schemas import ErrorOut, WebhookAccepted, WebhookFailed, WebhookProcessed
 from api.starts import IdempotencyKey, Started, accepted, run_key, run_ref, start_run
@@ -46,11 +46,6 @@ async def submit_webhook(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start a `WebhookWorkflow` that stores the payload."""
-    where = _nul_in(payload)
-    if where is not None:
-        return unprocessable(
-            ("body", *where), "contains a NUL character (\\u0000), which cannot be stored"
-        )
     webhook = WebhookInput(payload=payload, received_at=datetime.now(UTC))
     try:
         client = await state.temporal.client()
@@ -73,26 +68,6 @@ async def submit_webhook(
     if not wait:
         return accepted({"status": "webhook submitted", **run_ref(settings, started)}, started)
     return await _wait_for_result(state, settings, started)
-
-
-def _nul_in(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
-    """Where a NUL hides in a JSON value (key or string), if anywhere: Postgres's JSONB
-    refuses it, so such a payload could never be stored and must be refused at the door."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    items: list[tuple[Any, Any]] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
-                return (*path, key)
-            items.append((key, item))
-    elif isinstance(value, list):
-        items = list(enumerate(value))
-    for key, item in items:
-        found = _nul_in(item, (*path, key))
-        if found is not None:
-            return found
-    return None
 
 
 async def _wait_for_result(state: State, settings: SettingsDep, started: Started) -> JSONResponse:
