@@ -58,6 +58,9 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
         redoc_url=None if keys_on else "/redoc",
         openapi_url=None if keys_on else "/openapi.json",
         openapi_tags=[{"name": tag} for tag in DOC_TAGS],
+        # Starlette answers `/runs/` with a redirect to an absolute URL built from the Host
+        # header, which the client controls. A path is spelled one way; the other is a 404.
+        redirect_slashes=False,
     )
     errors.install(app)
     for module in PROTECTED:

@@ -67,11 +67,13 @@ class RateLimiter:
 
 
 def presented_key(request: Request) -> str | None:
+    """The key a request carries, either way, without the white space around it (HTTP does
+    not count it as part of a header's value)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.headers.get("x-api-key") or None
+    return request.headers.get("x-api-key", "").strip() or None
 
 
 def require(scope: Scope) -> Any:

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
         default=None, validation_alias="STATEWRIGHT_TEMPORAL_UI_URL"
     )
     max_body_bytes: int = Field(default=MIB, validation_alias="STATEWRIGHT_MAX_BODY_BYTES")
+    http_read_timeout_seconds: float = Field(
+        default=15.0, gt=0, validation_alias="STATEWRIGHT_HTTP_READ_TIMEOUT_SECONDS"
+    )
     # Access control: with no key configured, the API is open (fine on 127.0.0.1 only).
     api_keys: list[ApiKeySpec] = Field(
         default_factory=list, validation_alias="STATEWRIGHT_API_KEYS"

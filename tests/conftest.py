@@ -22,6 +22,7 @@ from temporalio.worker import Worker
 
 from activities.payment_provider import SimulatedPaymentProvider
 from api.app import create_app
+from api.server import server_config
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import find_binary, start_postgres, temporal_binary
 from core.migrate import upgrade
@@ -116,12 +117,14 @@ async def worker(
 
 
 @asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an app with uvicorn on a free port, lifespan included; yield its base URL."""
+async def serve(app: FastAPI, settings: Settings | None = None) -> AsyncIterator[str]:
+    """Serve an app on a free port as production does (`api.server`), lifespan included;
+    yield its base URL."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = server_config(
+        app, settings or Settings(), host="127.0.0.1", port=port, log_level="warning"
     )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -137,7 +140,7 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 @pytest.fixture
 async def api(settings: Settings, database_url: str, client: Client) -> AsyncIterator[str]:
     """The real app, sharing the session's Temporal client; yields its base URL."""
-    async with serve(create_app(settings, database_url, client)) as base_url:
+    async with serve(create_app(settings, database_url, client), settings) as base_url:
         yield base_url
 
 
