@@ -154,9 +154,10 @@ class RunDetail(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: str
+    status: str = Field(description="ok, degraded (no worker polling) or unavailable")
     postgres: str
     temporal: str
+    worker: str = Field(description="ok, or why no worker seems to be polling the task queue")
 
 
 class ErrorOut(BaseModel):

@@ -27,9 +27,33 @@ class EmbeddedPostgres:
 
     server: Any
     url: str
+    exit_code: int | None = None
+    """How its postmaster ended, when `alive` reaped it: as `Popen.returncode` says it."""
 
     def stop(self) -> None:
         self.server.cleanup()
+
+    def alive(self) -> bool:
+        """Whether its postmaster is still running. A dead one that is our child (see
+        `statewright up`, which adopts orphans) is reaped here, so that a new one can start:
+        Postgres refuses to start while the pid in its lock file exists, zombie or not."""
+        pid = int(self.server.get_postmaster_info().pid)
+        try:
+            reaped, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return _process_exists(pid)
+        if reaped:
+            self.exit_code = os.waitstatus_to_exitcode(status)
+        return reaped == 0
+
+    def revive(self) -> None:
+        """Start it again on the same data folder after it died: its socket folder, and so
+        its URL, stay the same, so connected processes find it again by themselves."""
+        with self.server._lock:  # the library's own lock around starting a server
+            self.server.ensure_postgres_running()
+        url = normalise_database_url(self.server.get_uri(DATABASE_NAME))
+        if url != self.url:
+            raise RuntimeError(f"Postgres came back at {url}, not {self.url}")
 
 
 def start_postgres(pgdata: Path, database: str = DATABASE_NAME) -> EmbeddedPostgres:
@@ -49,6 +73,16 @@ def start_postgres(pgdata: Path, database: str = DATABASE_NAME) -> EmbeddedPostg
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
     return EmbeddedPostgres(server=server, url=normalise_database_url(server.get_uri(database)))
+
+
+def _process_exists(pid: int) -> bool:
+    """Whether `pid` names a process that has not exited (a zombie has)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            state = stat.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 def find_binary(name: str) -> str | None:

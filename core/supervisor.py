@@ -28,12 +28,39 @@ from core.temporal import connect
 STARTUP_TIMEOUT_S = 60
 STOP_GRACE_S = 15
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+REAP_EVERY_S = 5
 
 
 def _die_with_parent() -> None:
     # If `up` itself is killed with SIGKILL, the kernel still stops its children.
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _adopt_orphans() -> None:
+    # pg_ctl starts Postgres and exits, leaving it an orphan. As their subreaper, `up` becomes
+    # its parent: it can see it die, and reap it, which Postgres needs before it can start
+    # again (it refuses while the pid in its lock file exists, even as a zombie).
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def _reap_orphans(own: set[int]) -> None:
+    """Reap adopted descendants that have exited (a dead Postgres's backends), leaving our
+    own children to their `Popen`s."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in own:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if fields[0] == "Z" and int(fields[1]) == me:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(int(entry), os.WNOHANG)
 
 
 def _say(message: str) -> None:
@@ -44,11 +71,84 @@ class StartupError(RuntimeError):
     pass
 
 
+FAST_CRASH_S = 10
+"""A child that exits sooner than this after it started has crashed fast."""
+MAX_FAST_CRASHES = 5
+"""After this many fast crashes in a row, restarting is no use: `up` gives up."""
+MAX_RESTART_DELAY_S = 30
+
+
+def _exit_words(code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+@dataclass
+class Restarts:
+    """When a part last started, how often it has crashed fast in a row, and when it is due
+    to start again."""
+
+    name: str
+    started_at: float = field(default_factory=time.monotonic)
+    fast_crashes: int = 0
+    due_at: float | None = None
+    first_delay_s: float = 1.0
+
+    def died(self, how: str) -> str | None:
+        """Note a death; the reason to give up, or None (a restart is scheduled)."""
+        now = time.monotonic()
+        ran = now - self.started_at
+        self.fast_crashes = self.fast_crashes + 1 if ran < FAST_CRASH_S else 1
+        if self.fast_crashes > MAX_FAST_CRASHES:
+            return (
+                f"{self.name} stopped {self.fast_crashes} times in a row, each within "
+                f"{FAST_CRASH_S}s of starting ({how}); not restarting it again"
+            )
+        delay = min(self.first_delay_s * 2.0 ** (self.fast_crashes - 1), MAX_RESTART_DELAY_S)
+        _say(f"{self.name} stopped after {ran:.0f}s ({how}); restarting it in {delay:.1f}s")
+        self.due_at = now + delay
+        return None
+
+    def due(self) -> bool:
+        return self.due_at is not None and time.monotonic() >= self.due_at
+
+    def restarted(self) -> None:
+        self.started_at, self.due_at = time.monotonic(), None
+        _say(f"{self.name} restarted")
+
+
 @dataclass
 class Child:
     name: str
-    process: subprocess.Popen[bytes]
+    command: list[str]
+    env: dict[str, str]
+    log: Path | None
+    process: subprocess.Popen[bytes] = field(init=False)
     log_file: IO[bytes] | None = None
+    restarts: Restarts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.restarts = Restarts(self.name)
+        self.start()
+
+    def start(self) -> None:
+        if self.log_file is None and self.log is not None:
+            self.log_file = self.log.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT if self.log_file else None,
+            stdin=subprocess.DEVNULL,
+            # Own process group: a terminal's Ctrl-C reaches only `up`, which stops children
+            # in order (API, worker, then Temporal and Postgres).
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def running(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -70,22 +170,12 @@ class Stack:
     settings: Settings
     children: list[Child] = field(default_factory=list)
     postgres: EmbeddedPostgres | None = None
+    postgres_restarts: Restarts = field(default_factory=lambda: Restarts("Postgres"))
     stopping: bool = False
+    reaped_at: float = 0.0
 
     def spawn(self, name: str, command: list[str], env: dict[str, str], log: Path | None) -> None:
-        log_file = log.open("ab") if log else None
-        process = subprocess.Popen(
-            command,
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT if log_file else None,
-            stdin=subprocess.DEVNULL,
-            # Own process group: a terminal's Ctrl-C reaches only `up`, which stops children
-            # in order (API, worker, then Temporal and Postgres).
-            start_new_session=True,
-            preexec_fn=_die_with_parent,
-        )
-        self.children.append(Child(name, process, log_file))
+        self.children.append(Child(name, command, env, log))
 
     def stop(self) -> None:
         self.stopping = True
@@ -99,7 +189,40 @@ class Stack:
             self.postgres = None
 
     def exited_child(self) -> Child | None:
-        return next((c for c in self.children if c.process.poll() is not None), None)
+        return next((c for c in self.children if not c.running()), None)
+
+    def tend(self) -> str | None:
+        """Restart whatever died, with backoff; the reason to give up, or None."""
+        now = time.monotonic()
+        if now - self.reaped_at >= REAP_EVERY_S:
+            self.reaped_at = now
+            own = {child.process.pid for child in self.children}
+            if self.postgres is not None:  # reaped by `alive`, which notes how it ended
+                own.add(int(self.postgres.server.get_postmaster_info().pid))
+            _reap_orphans(own)
+        for child in self.children:
+            restarts = child.restarts
+            if restarts.due():
+                child.start()
+                restarts.restarted()
+            elif restarts.due_at is None and not child.running():
+                given_up = restarts.died(_exit_words(child.process.returncode))
+                if given_up:
+                    return given_up
+        if self.postgres is not None:
+            restarts = self.postgres_restarts
+            if restarts.due():
+                try:
+                    self.postgres.revive()
+                except Exception as err:  # pg_ctl failed: count it as another fast death
+                    restarts.started_at = time.monotonic()
+                    restarts.due_at = None
+                    return restarts.died(f"could not start: {err}")
+                restarts.restarted()
+            elif restarts.due_at is None and not self.postgres.alive():
+                code = self.postgres.exit_code
+                return restarts.died("its server is gone" if code is None else _exit_words(code))
+        return None
 
 
 def _port_free(port: int) -> bool:
@@ -135,7 +258,8 @@ def _wait_until(what: str, ready: Callable[[], bool], stack: Stack) -> None:
             raise StartupError("stopped while starting")
         crashed = stack.exited_child()
         if crashed is not None:
-            raise StartupError(f"{crashed.name} exited with code {crashed.process.returncode}")
+            how = _exit_words(crashed.process.returncode)
+            raise StartupError(f"{crashed.name} stopped while starting ({how})")
         if ready():
             return
         time.sleep(0.2)
@@ -237,13 +361,14 @@ def run_stack(settings: Settings) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    _adopt_orphans()
     code = 0
     try:
         _start(stack)
         while not stack.stopping:
-            crashed = stack.exited_child()
-            if crashed is not None:
-                _say(f"{crashed.name} exited with code {crashed.process.returncode}")
+            given_up = stack.tend()
+            if given_up is not None:
+                _say(given_up)
                 code = 1
                 break
             time.sleep(0.2)

@@ -86,10 +86,19 @@ async def test_over_long_ids_are_422(http: httpx.AsyncClient) -> None:
         assert "at most" in response.json()["detail"][0]["msg"]
 
 
-async def test_health_reports_both_services(http: httpx.AsyncClient) -> None:
+async def test_health_reports_every_part(http: httpx.AsyncClient, worker: object) -> None:
     response = await http.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "postgres": "ok", "temporal": "ok"}
+    assert response.json() == {"status": "ok", "postgres": "ok", "temporal": "ok", "worker": "ok"}
+
+
+async def test_health_says_when_no_worker_polls(http: httpx.AsyncClient, task_queue: str) -> None:
+    """The API takes work without a worker (runs wait), so this stays 200, and says so."""
+    response = await http.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["worker"].startswith(f"none: no worker has polled task queue {task_queue!r}")
 
 
 async def test_concurrent_orders_never_oversell(

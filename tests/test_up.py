@@ -60,11 +60,18 @@ class Stack:
             STATEWRIGHT_TASK_QUEUE="up-test",
         )
         self.base = f"http://127.0.0.1:{self.api_port}"
+        self.log: Path | None = None
+        self.process_pid = 0
+
+    def log_text(self) -> str:
+        assert self.log is not None
+        return self.log.read_text()
 
     @contextmanager
     def running(self) -> Iterator[str]:
         """Start `up`; once healthy yield its output; then SIGTERM it and check it all ended."""
         log = self.data_dir.parent / f"up-{time.monotonic_ns()}.log"
+        self.log = log
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [sys.executable, "-m", "core.cli", "up"],
@@ -80,8 +87,9 @@ class Stack:
                 assert time.monotonic() - started < START_TIMEOUT_S, log.read_text()
                 time.sleep(0.1)
             print(f"\n`statewright up` healthy after {time.monotonic() - started:.1f}s")
-            children = psutil.Process(process.pid).children(recursive=True)
+            self.process_pid = process.pid
             yield log.read_text()
+            children = psutil.Process(process.pid).children(recursive=True)
         finally:
             process.send_signal(signal.SIGTERM)
             code = process.wait(60)
