@@ -8,7 +8,9 @@ interceptor), so the rule of DESIGN.md section 1 holds in one place:
   failure, a timeout, a lost connection, a dependency answering 5xx) becomes a retryable
   error with a plain message; the step's policy retries it for the outage window;
 - anything else is unexpected (a bug): retried like the rest, but after
-  UNEXPECTED_ERROR_ATTEMPTS attempts it becomes non-retryable, so the step fails.
+  UNEXPECTED_ERROR_ATTEMPTS attempts it becomes non-retryable, so the step fails; except in
+  a step that must finish (a compensation, bookkeeping: no retry window), which keeps
+  retrying until the bug is fixed and deployed.
 
 The original exception, SQL and all, goes to the worker's log. What reaches the history (and
 from there `GET /runs`, an order's `failure_reason` and the Temporal UI) is the plain message.
@@ -54,8 +56,9 @@ class Verdict:
     infrastructure: bool
 
 
-def classify(err: Exception, activity: str, attempt: int) -> Verdict:
-    """Decide what `err`, raised by attempt `attempt` of `activity`, means (module doc)."""
+def classify(err: Exception, activity: str, attempt: int, *, must_finish: bool = False) -> Verdict:
+    """Decide what `err`, raised by attempt `attempt` of `activity`, means (module doc).
+    `must_finish`: the step has no retry window, so it never gives up."""
     if isinstance(err, ApplicationError):
         # Raised on purpose by a step: business errors are non-retryable, and a retryable one
         # (a provider or an API answering 5xx) is a dependency being away.
@@ -64,7 +67,7 @@ def classify(err: Exception, activity: str, attempt: int) -> Verdict:
     if transient is not None:
         kind, what = transient
         return Verdict(ApplicationError(what, type=kind), infrastructure=True)
-    retry = attempt < UNEXPECTED_ERROR_ATTEMPTS
+    retry = must_finish or attempt < UNEXPECTED_ERROR_ATTEMPTS
     message = f"unexpected {type(err).__name__} in {activity}"
     if not retry:
         message += f" (gave up after {attempt} attempts)"

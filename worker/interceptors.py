@@ -31,7 +31,9 @@ class _ClassifyingInbound(ActivityInboundInterceptor):
             return await super().execute_activity(input)
         except Exception as err:
             info = activity.info()
-            verdict = classify(err, info.activity_type, info.attempt)
+            # A step scheduled with no retry window (workflows.retry.UNTIL_DONE) must finish.
+            must_finish = not info.schedule_to_close_timeout
+            verdict = classify(err, info.activity_type, info.attempt, must_finish=must_finish)
             if verdict.error is err:
                 raise
             log.warning(

@@ -3,12 +3,15 @@
     .venv/bin/python -m tests.reliability.chaos            # the full run (README figures)
     .venv/bin/python -m tests.reliability.chaos --reduced  # what CI runs
 
-Load: orders on contended stock, payments (some invalid, some declined, some charged twice,
-all through a provider that fails transiently), webhooks (some sent twice with one key) and
-support cases. Meanwhile: SIGKILL the worker at random moments and restart it, restart the
-Temporal server, restart Postgres. Every request carries an Idempotency-Key and is retried
-on 503 or a dropped connection, as a careful client would. Afterwards every check below
-must hold; the exit code says whether they did.
+Load: orders on contended stock, and orders on two items with ample stock that list them in
+opposite orders; payments (some invalid, some declined, some charged twice, all through a
+provider that fails transiently), webhooks (some sent twice with one key) and support cases.
+Some orders, payments and webhooks are cancelled right after they are accepted. Meanwhile:
+SIGKILL the worker at random moments and restart it, restart the Temporal server, restart
+Postgres, and stop Postgres for longer than the old retry window (2 minutes; 1 in the reduced
+run) while requests keep coming. Every request carries an Idempotency-Key and is retried on
+503 or a dropped connection, as a careful client would. Afterwards every check below must
+hold; the exit code says whether they did.
 """
 
 from __future__ import annotations
@@ -25,17 +28,27 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.db import create_engine, create_session_factory
+from core.db import SessionFactory, create_engine, create_session_factory
 from core.invariants import assert_stock_invariants
-from core.models import CaseEvent, OrderRecord, Payment, SupportCase, WebhookEvent
+from core.models import (
+    CaseEvent,
+    Order,
+    OrderRecord,
+    Payment,
+    StockLedgerEntry,
+    SupportCase,
+    WebhookEvent,
+)
 from tests.reliability.stack import ProcessStack
 
 RETRYABLE = {502, 503, 504}
 AMOUNTS = ("19.99", "5.00", "250.00", "0", "1000.01", "42.00")
 STOCK_CHECK = "stock >= 0; initial - completed = current = ledger; orders all or nothing"
+AMPLE_STOCK = 100_000
+AMPLE_ITEMS = ("chaos-ample-a", "chaos-ample-b")
 
 
 @dataclass
@@ -49,9 +62,12 @@ class ChaosConfig:
     worker_kills: int = 5
     restart_temporal: bool = True
     restart_postgres: bool = True
+    postgres_outage_s: float = 120
+    ample_orders: int = 60
+    cancel_every: int = 6
     concurrency: int = 12
     seed: int = 7
-    settle_timeout_s: float = 600
+    settle_timeout_s: float = 900
 
     @classmethod
     def reduced(cls) -> ChaosConfig:
@@ -65,6 +81,8 @@ class ChaosConfig:
             worker_kills=2,
             restart_temporal=False,
             restart_postgres=True,
+            postgres_outage_s=60,
+            ample_orders=20,
         )
 
 
@@ -137,20 +155,23 @@ class Client:
 @dataclass
 class Started:
     orders: list[str] = field(default_factory=list)
+    ample_orders: list[str] = field(default_factory=list)  # opposite-order carts, ample stock
     payments: list[tuple[str, str, str]] = field(default_factory=list)  # (wf, order, amount)
     webhooks: list[str] = field(default_factory=list)
     cases: list[tuple[str, str]] = field(default_factory=list)  # (workflow id, case id)
+    cancelled: set[str] = field(default_factory=set)  # runs asked to cancel right away
 
 
 async def drive_load(client: Client, config: ChaosConfig, rng: random.Random) -> Started:
     items = [f"chaos-{i}" for i in range(config.items)]
-    for item in items:
-        response = await client.post(
-            "/store-items", {"item_id": item, "quantity": config.stock_per_item}
-        )
+    stock = {item: config.stock_per_item for item in items}
+    stock.update(dict.fromkeys(AMPLE_ITEMS, AMPLE_STOCK))
+    for item, quantity in stock.items():
+        response = await client.post("/store-items", {"item_id": item, "quantity": quantity})
         assert response.status_code == 201, response.text
     started = Started()
     jobs: list[tuple[str, Any]] = [("order", i) for i in range(config.orders)]
+    jobs += [("ample", i) for i in range(config.ample_orders)]
     jobs += [("payment", i) for i in range(config.payments)]
     jobs += [("webhook", i) for i in range(config.webhooks)]
     jobs += [("case", i) for i in range(config.cases)]
@@ -167,7 +188,14 @@ async def drive_load(client: Client, config: ChaosConfig, rng: random.Random) ->
             }
             response = await client.post("/orders", body, key=f"chaos-order-{i}")
             assert response.status_code == 202, response.text
-            started.orders.append(response.json()["workflow_id"])
+            started.orders.append(await maybe_cancel(response, i))
+        elif kind == "ample":
+            # The same two items in opposite orders, with stock for all: none may fail.
+            cart = list(AMPLE_ITEMS) if i % 2 else list(reversed(AMPLE_ITEMS))
+            body = {"order": [{"item_id": it, "quantity": rng.randint(1, 3)} for it in cart]}
+            response = await client.post("/orders", body, key=f"chaos-ample-{i}")
+            assert response.status_code == 202, response.text
+            started.ample_orders.append(response.json()["workflow_id"])
         elif kind == "payment":
             # Some invalid (0), some declined (over 1000), and one in five orders charged
             # twice, at the same amount: two runs, one payment.
@@ -177,19 +205,28 @@ async def drive_load(client: Client, config: ChaosConfig, rng: random.Random) ->
             body = {"order": {"order_id": order_id, "amount": amount}}
             response = await client.post("/payments", body, key=f"chaos-payment-{i}")
             assert response.status_code == 202, response.text
-            started.payments.append((response.json()["workflow_id"], order_id, amount))
+            started.payments.append((await maybe_cancel(response, i), order_id, amount))
         elif kind == "webhook":
             key = f"chaos-hook-{i - i % 4 if i % 4 == 1 else i}"  # some sent twice
             body = {"event": "chaos", "n": i - i % 4 if i % 4 == 1 else i}
             response = await client.post("/webhooks", body, key=key)
             assert response.status_code == 202, response.text
-            started.webhooks.append(response.json()["workflow_id"])
+            started.webhooks.append(await maybe_cancel(response, i))
         else:
             case_id = f"chaos-case-{i}"
             body = {"case_id": case_id, "on_unresolved": rng.choice(["fail", "retry"])}
             response = await client.post("/cases", body, key=f"chaos-case-{i}")
             assert response.status_code == 202, response.text
             started.cases.append((response.json()["workflow_id"], case_id))
+
+    async def maybe_cancel(response: httpx.Response, i: int) -> str:
+        """The accepted run's id; one run in `cancel_every` is cancelled at once."""
+        workflow_id: str = response.json()["workflow_id"]
+        if i % config.cancel_every == 3 and workflow_id not in started.cancelled:
+            started.cancelled.add(workflow_id)
+            answer = await client.post(f"/runs/{workflow_id}/cancel", None)
+            assert answer.status_code in (202, 409), answer.text  # 409: it had already ended
+        return workflow_id
 
     async def worker_loop() -> None:
         while not queue.empty():
@@ -206,6 +243,7 @@ async def inject_faults(
     # The restarts come early, while requests are still arriving, so clients meet them too;
     # the worker kills are spread around them and through the rest of the run.
     restarts = ["temporal"] * config.restart_temporal + ["postgres"] * config.restart_postgres
+    restarts += ["outage"] * (config.postgres_outage_s > 0)
     rng.shuffle(restarts)
     kills = ["kill"] * config.worker_kills
     plan = kills[:1] + restarts + kills[1:]
@@ -216,6 +254,12 @@ async def inject_faults(
             await asyncio.sleep(rng.uniform(0.2, 1.5))
             await asyncio.to_thread(stack.start_worker)
             report.faults.append(f"worker SIGKILL @{report.elapsed():.1f}s")
+        elif fault == "outage":
+            at = report.elapsed()
+            await asyncio.to_thread(stack.stop_postgres)
+            await asyncio.sleep(config.postgres_outage_s)
+            await asyncio.to_thread(stack.start_postgres_again)
+            report.faults.append(f"Postgres down {report.elapsed() - at:.0f}s @{at:.1f}s")
         elif fault == "temporal":
             await asyncio.to_thread(stack.restart_temporal)
             report.faults.append(f"Temporal restart @{report.elapsed():.1f}s")
@@ -226,7 +270,8 @@ async def inject_faults(
 
 async def settle(client: Client, started: Started, timeout_s: float) -> dict[str, Any]:
     """Every run's final description; a run still open at the deadline stays RUNNING."""
-    ids = started.orders + [w for w, _, _ in started.payments] + started.webhooks
+    ids = started.orders + started.ample_orders + [w for w, _, _ in started.payments]
+    ids += started.webhooks
     ids += [w for w, _ in started.cases]
     runs: dict[str, Any] = {}
     deadline = time.monotonic() + timeout_s
@@ -256,7 +301,7 @@ async def verify(
     engine = create_engine(stack.database_url)
     sessions = create_session_factory(engine)
     try:
-        items = [f"chaos-{i}" for i in range(report.config.items)]
+        items = [f"chaos-{i}" for i in range(report.config.items)] + list(AMPLE_ITEMS)
         try:
             await assert_stock_invariants(sessions, items)
             report.check(STOCK_CHECK, True, f"{len(items)} items")
@@ -285,11 +330,35 @@ async def verify(
         )
 
         accepted = set(started.webhooks)
-        wrong = [w for w in accepted if hooks[w] != 1]
+        expected_rows = {w: 0 if runs[w]["status"] == "CANCELED" else 1 for w in accepted}
+        wrong = [w for w in accepted if hooks[w] != expected_rows[w]]
+        dropped = sum(1 for rows in expected_rows.values() if rows == 0)
         report.check(
-            "each accepted webhook has exactly one stored row",
+            "each accepted webhook stored once (none if its run was CANCELED)",
             not wrong,
-            f"{len(accepted)} accepted from {len(started.webhooks)} sends; wrong {wrong[:3]}",
+            f"{len(accepted)} accepted from {len(started.webhooks)} sends, {dropped} cancelled;"
+            f" wrong {wrong[:3]}",
+        )
+
+        ample = [runs[w]["status"] for w in started.ample_orders]
+        report.check(
+            "opposite-order carts with ample stock all complete",
+            set(ample) <= {"COMPLETED"},
+            f"{len(ample)} carts: {dict(Counter(ample))}",
+        )
+
+        orders = await order_outcomes(sessions, started.orders + started.ample_orders)
+        untrue = [
+            w
+            for w in started.orders + started.ample_orders
+            if not run_matches_order(runs[w]["status"], *orders.get(w, (None, False)))
+        ]
+        cancelled = [w for w in started.orders if w in started.cancelled]
+        outcome = Counter(runs[w]["status"] for w in cancelled)
+        report.check(
+            "each order is what its run says; a CANCELED order took no stock",
+            not untrue,
+            f"cancelled right after start: {len(cancelled)} {dict(outcome)}; untrue {untrue[:3]}",
         )
 
         mismatched = []
@@ -312,6 +381,32 @@ async def verify(
         )
     finally:
         await engine.dispose()
+
+
+async def order_outcomes(
+    sessions: SessionFactory, workflow_ids: list[str]
+) -> dict[str, tuple[str | None, bool]]:
+    """For each order run: its order's status, and whether the order holds stock."""
+    async with sessions() as session:
+        rows = await session.execute(
+            select(
+                Order.workflow_id,
+                Order.status,
+                exists().where(
+                    StockLedgerEntry.order_id == Order.order_id,
+                    StockLedgerEntry.state == "reserved",
+                ),
+            ).where(Order.workflow_id.in_(workflow_ids))
+        )
+        return {workflow_id: (status, holds) for workflow_id, status, holds in rows}
+
+
+def run_matches_order(run_status: str, order_status: str | None, holds_stock: bool) -> bool:
+    """A COMPLETED run completed its order, which holds its stock; any other ending left no
+    completed order and took no stock (the order may be FAILED, or never written)."""
+    if run_status == "COMPLETED":
+        return order_status == "COMPLETED" and holds_stock
+    return order_status != "COMPLETED" and not holds_stock
 
 
 async def per_key(session: AsyncSession, column: Any) -> Counter[str]:

@@ -32,6 +32,7 @@ class ProcessStack:
     worker: subprocess.Popen[bytes] | None = None
     api: subprocess.Popen[bytes] | None = None
     worker_starts: int = 0
+    _socket_dir: Path | None = None
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -118,6 +119,36 @@ class ProcessStack:
             pgdata=self.workdir / "postgres",
             user=self.postgres.server.system_user,
             timeout=60,
+        )
+
+    def stop_postgres(self) -> None:
+        """An outage: Postgres stops at once, as in a crash (it recovers when it starts)."""
+        assert self.postgres is not None
+        self._socket_dir = self.postgres.server.get_postmaster_info().socket_dir
+        pg_ctl(
+            ["-w", "-m", "immediate", "stop"],
+            pgdata=self.workdir / "postgres",
+            user=self.postgres.server.system_user,
+            timeout=60,
+        )
+
+    def start_postgres_again(self) -> None:
+        """The end of an outage: the same data, on the same socket."""
+        assert self.postgres is not None
+        pg_ctl(
+            [
+                "-w",
+                "-o",
+                '-h ""',
+                "-o",
+                f"-k {self._socket_dir}",
+                "-l",
+                str(self.workdir / "postgres" / "log"),
+                "start",
+            ],
+            pgdata=self.workdir / "postgres",
+            user=self.postgres.server.system_user,
+            timeout=120,
         )
 
     def stop(self) -> None:
