@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
 from temporalio.client import Client
 
 from api import errors
-from api.auth import AUTH_RESPONSES, KeyRing, RateLimiter, require
+from api.auth import AUTH_RESPONSES, KeyRing, RateLimiter
 from api.deps import AppState
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
+from api.pages import pages_router
 from api.routes import cases, health, orders, payments, reports, runs, site, store, webhooks
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
@@ -53,10 +51,11 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
         summary="AWS Step Functions tutorial workflows, run as durable Temporal workflows.",
         version="0.1.0",
         lifespan=lifespan,
-        # With keys on, the schema and docs need a key too: only /health is open.
-        docs_url=None if keys_on else "/docs",
-        redoc_url=None if keys_on else "/redoc",
-        openapi_url=None if keys_on else "/openapi.json",
+        # FastAPI's own docs pages load their scripts from a CDN: api.pages serves them,
+        # and the schema, from here instead.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
         openapi_tags=[{"name": tag} for tag in DOC_TAGS],
         # Starlette answers `/runs/` with a redirect to an absolute URL built from the Host
         # header, which the client controls. A path is spelled one way; the other is a 404.
@@ -66,24 +65,10 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
     for module in PROTECTED:
         app.include_router(module.router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(health.router)
-    if keys_on:
-        _protected_docs(app)
+    app.include_router(pages_router(app))
     app.add_middleware(
         BodyLimits,
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/webhooks": settings.webhook_max_body_bytes},
     )
     return app
-
-
-def _protected_docs(app: FastAPI) -> None:
-    read = [require("runs:read")]
-
-    @app.get("/openapi.json", include_in_schema=False, dependencies=read)
-    async def openapi() -> JSONResponse:
-        schema: dict[str, Any] = app.openapi()
-        return JSONResponse(schema)
-
-    @app.get("/docs", include_in_schema=False, dependencies=read)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Statewright")

@@ -339,6 +339,7 @@ def _start(stack: Stack) -> None:
     print(
         "\n"
         "  Statewright is up.\n"
+        f"    Start here    {base}/\n"
         f"    API docs      {base}/docs\n"
         f"    Health        {base}/health\n"
         f"    Temporal UI   {ui}\n"

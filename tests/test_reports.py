@@ -6,9 +6,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
-import shutil
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +26,7 @@ from core.db import SessionFactory
 from core.schedules import REPORT_SCHEDULE_ID, apply_report_schedule
 from core.settings import Settings
 from core.site_store import LocalSiteStore, S3SiteStore
+from tests.browser import rendered_dom
 from tests.conftest import free_port, serve
 from tests.helpers import stock_items, table_rows, wait_for_run, worker_with
 from workflows.contracts import ReportCsv, ReportRunInput
@@ -303,18 +301,9 @@ async def test_site_page_404_until_published(http: httpx.AsyncClient) -> None:
         assert (await http.get(path)).status_code == 404
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 async def test_report_page_in_headless_chromium(
     reporting: tuple[str, Settings], tmp_path: Path, sessions: SessionFactory, item_prefix: str
 ) -> None:
-    browser = chromium()
-    if browser is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true and Chromium is missing: .ci/run must install it")
-        pytest.skip("Chromium is not installed (Debian packages chromium, chromium-driver)")
     base, _ = reporting
     rows = [["sku-1", "8", "2", "1"], [SCRIPT_ITEM, "4", "1", "1"]]
     text = "item_id,stock,units_sold,orders_completed\n" + "\n".join(
@@ -326,28 +315,8 @@ async def test_report_page_in_headless_chromium(
     page = await steps.render_report(ReportCsv(report_id="r", generated_at=None, csv=text))
     await steps.publish_report(page)
 
-    dom = await asyncio.to_thread(
-        subprocess.run,
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-quic",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            f"{base}/site/report.html",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert table_rows(dom.stdout) == rows, "the rendered DOM shows the CSV's rows as text"
+    dom = await rendered_dom(f"{base}/site/report.html", tmp_path / "profile")
+    assert table_rows(dom) == rows, "the rendered DOM shows the CSV's rows as text"
 
 
 async def test_s3_site_store_against_moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

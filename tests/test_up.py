@@ -112,11 +112,13 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
     script = walkthrough_script().replace("127.0.0.1:8000", f"127.0.0.1:{stack.api_port}")
 
     with stack.running() as banner:
+        assert f"Start here    {stack.base}/" in banner
         assert f"API docs      {stack.base}/docs" in banner
         assert f"Temporal UI   http://127.0.0.1:{stack.ui_port}" in banner
         assert f"Data folder   {stack.data_dir}" in banner
         assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200
         assert httpx.get(f"{stack.base}/docs").status_code == 200
+        assert "Statewright" in httpx.get(f"{stack.base}/").text
 
         walk = subprocess.run(
             ["bash", "-e", "-o", "pipefail", "-c", script],
