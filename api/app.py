@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from api import errors
@@ -14,6 +14,7 @@ from api.deps import AppState
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
 from api.pages import pages_router
+from api.query import known_query_only
 from api.routes import cases, health, orders, payments, reports, runs, site, store, webhooks
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
         # Starlette answers `/runs/` with a redirect to an absolute URL built from the Host
         # header, which the client controls. A path is spelled one way; the other is a 404.
         redirect_slashes=False,
+        dependencies=[Depends(known_query_only)],
     )
     errors.install(app)
     for module in PROTECTED:

@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 
+from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.temporal import connect
+
+log = logging.getLogger(__name__)
+
+
+async def _register_search_attributes(client: Client) -> None:
+    # The API may serve before any worker has registered them; a start carrying one the
+    # server does not know would fail. Without operator rights, an operator must do it.
+    try:
+        await ensure_search_attributes(client)
+    except RPCError as err:
+        log.warning("could not register search attributes (%s); register them by hand", err)
 
 
 class TemporalUnavailable(Exception):
@@ -26,9 +40,11 @@ class TemporalGateway:
         async with self._lock:
             if self._client is None:
                 try:
-                    self._client = await asyncio.wait_for(connect(self._settings), timeout=5)
+                    client = await asyncio.wait_for(connect(self._settings), timeout=5)
                 except (RuntimeError, OSError, TimeoutError) as err:
                     raise TemporalUnavailable(
                         f"Temporal at {self._settings.temporal_target} is unreachable"
                     ) from err
+                await _register_search_attributes(client)
+                self._client = client
             return self._client

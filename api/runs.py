@@ -12,11 +12,11 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecution
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.schemas import RunDetail, RunError, RunStep
+from api.schemas import RunDetail, RunError, RunStep, RunSummary
 from core.json_limits import depth_of
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
@@ -80,6 +80,20 @@ class _Step:
     started_at: datetime | None = None
     closed_at: datetime | None = None
     local: bool = False
+
+
+def summary(settings: Settings, run: WorkflowExecution) -> RunSummary:
+    """One line of a run list: what it is, how it stands, where to look."""
+    return RunSummary(
+        workflow_id=run.id,
+        run_id=run.run_id,
+        workflow_type=run.workflow_type,
+        status=run.status.name if run.status else "UNKNOWN",
+        started_at=run.start_time,
+        closed_at=run.close_time,
+        status_url=f"/runs/{run.id}",
+        ui_url=settings.run_ui_url(run.id, run.run_id),
+    )
 
 
 async def describe_run(

@@ -28,6 +28,9 @@ WORKFLOW_ID_MAX = 200
 # Ids and names may hold any printable text (an item id may even be `<script>`), but no
 # control characters: Postgres refuses NUL outright, and the rest only cause trouble.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# A business id that runs are indexed by (a search attribute) is also matched in visibility
+# queries, inside quotes: printable, without quotes or backslashes.
+INDEXED_ID = r"^[^\x00-\x1f\x7f'\"\\]+$"
 # Free text (a resolution) may hold line breaks, never NUL.
 NO_NUL = r"^[^\x00]+$"
 
@@ -179,7 +182,7 @@ class PaymentOrderIn(StrictModel):
     order_id: Annotated[
         str,
         StringConstraints(
-            strip_whitespace=True, min_length=1, max_length=ID_MAX, pattern=PRINTABLE
+            strip_whitespace=True, min_length=1, max_length=ID_MAX, pattern=INDEXED_ID
         ),
     ]
     amount: Decimal = Field(
@@ -197,6 +200,9 @@ class PaymentIn(StrictModel):
 
 class PaymentAccepted(RunRef):
     order_id: str
+
+
+PaymentOrderIdPath = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=INDEXED_ID)]
 
 
 class WebhookAccepted(RunRef):
@@ -241,6 +247,13 @@ class RunSummary(BaseModel):
     closed_at: datetime | None
     status_url: str
     ui_url: str
+
+
+class RunPage(BaseModel):
+    runs: list[RunSummary]
+    next_page_token: str | None = Field(
+        description="pass as `page_token` for the next page; null on the last page"
+    )
 
 
 class CancelAccepted(BaseModel):
@@ -339,3 +352,29 @@ class ScheduleOut(BaseModel):
     overlap: str
     next_run_times: list[datetime]
     recent_runs: list[dict[str, Any]]
+
+
+class ChargeOut(BaseModel):
+    payment_id: str
+    amount: Decimal
+    charged_at: datetime
+
+
+class PaymentOut(BaseModel):
+    """Everything known of an order's payment: the charge, its record, and its runs."""
+
+    order_id: str
+    charge: ChargeOut | None = Field(description="null until the order is charged")
+    recorded_at: datetime | None = Field(description="when Record wrote it; null before")
+    runs: list[RunSummary] = Field(description="its payment runs, in visibility order")
+
+
+class WebhookOut(BaseModel):
+    """A webhook as received and stored, and its run."""
+
+    workflow_id: str
+    status: str = Field(description="its run's status, or STORED if the run is gone")
+    payload: dict[str, Any] | None = Field(description="null until stored")
+    received_at: datetime | None
+    stored_at: datetime | None
+    status_url: str

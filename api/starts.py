@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Header
 from fastapi.responses import JSONResponse
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.schemas import RunRef
@@ -72,11 +72,15 @@ async def start_run(
     task_queue: str,
     key: str | None,
     request: Any,
+    index: TypedSearchAttributes = TypedSearchAttributes.empty,
 ) -> Started:
-    """Start a run; with a key, a repeat returns the existing run, and a changed body is 409."""
+    """Start a run; with a key, a repeat returns the existing run, and a changed body is 409.
+    `index`: the search attributes that let the run be found by its business id."""
     began = time.perf_counter()
     if key is None:
-        handle = await client.start_workflow(run, arg, id=workflow_id, task_queue=task_queue)
+        handle = await client.start_workflow(
+            run, arg, id=workflow_id, task_queue=task_queue, search_attributes=index
+        )
         return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
     print_ = fingerprint(request)
     try:
@@ -87,6 +91,7 @@ async def start_run(
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo={FINGERPRINT: print_},
+            search_attributes=index,
         )
         return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
     except WorkflowAlreadyStartedError:

@@ -91,8 +91,10 @@ def cmd_schedules_apply(settings: Settings, _: argparse.Namespace) -> int:
 async def apply_schedules(settings: Settings) -> Applied:
     """Create or update every schedule (today: the report runner's)."""
     from core.schedules import apply_report_schedule
+    from core.search_attributes import ensure_search_attributes
 
     client = await connect_patiently(settings, wait_s=30)
+    await ensure_search_attributes(client)
     return await apply_report_schedule(client, settings)
 
 

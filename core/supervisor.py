@@ -22,6 +22,7 @@ from typing import IO
 from core.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
 from core.migrate import upgrade
 from core.schedules import Applied, apply_report_schedule
+from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.temporal import connect
 
@@ -278,7 +279,9 @@ def _temporal_ready(settings: Settings) -> bool:
 
 
 async def _apply_schedule(settings: Settings) -> Applied:
-    return await apply_report_schedule(await connect(settings), settings)
+    client = await connect(settings)
+    await ensure_search_attributes(client)  # an external Temporal may lack them
+    return await apply_report_schedule(client, settings)
 
 
 def _http_ok(url: str) -> bool:

@@ -26,6 +26,7 @@ from api.server import server_config
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import find_binary, start_postgres, temporal_binary
 from core.migrate import upgrade
+from core.search_attributes import ALL as SEARCH_ATTRIBUTES
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
 from tests.helpers import dependencies_for_tests
@@ -65,6 +66,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_existing_path=temporal_binary(),
         data_converter=DATA_CONVERTER,
         dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+        search_attributes=SEARCH_ATTRIBUTES,
     )
     yield env
     await env.shutdown()

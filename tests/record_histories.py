@@ -33,6 +33,7 @@ from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.embedded import start_postgres, temporal_binary
 from core.migrate import upgrade
+from core.search_attributes import ALL as SEARCH_ATTRIBUTES
 from core.settings import Settings
 from core.site_store import LocalSiteStore
 from core.temporal import DATA_CONVERTER
@@ -437,7 +438,9 @@ async def record(names: list[str]) -> None:
         upgrade(pg.url)
         engine = create_engine(pg.url)
         env = await WorkflowEnvironment.start_local(
-            dev_server_existing_path=temporal_binary(), data_converter=DATA_CONVERTER
+            dev_server_existing_path=temporal_binary(),
+            data_converter=DATA_CONVERTER,
+            search_attributes=SEARCH_ATTRIBUTES,
         )
         try:
             sessions = create_session_factory(engine)

@@ -173,3 +173,40 @@ async def test_payment_shape_is_checked_by_the_api(
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["body", "order", loc]
     assert [wf async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")] == []
+
+
+async def test_a_payment_is_read_back_by_its_order_id(
+    http: httpx.AsyncClient, worker: object, item_prefix: str
+) -> None:
+    """Charged twice through two runs, read once: one charge, one record, both runs."""
+    order_id = f"{item_prefix}-read"
+    refs = []
+    for _ in range(2):
+        response = await http.post(
+            "/payments", json={"order": {"order_id": order_id, "amount": "12.34"}}
+        )
+        refs.append(response.json())
+        await wait_for_run(http, response.json()["workflow_id"])
+
+    payment = (await http.get(f"/payments/{order_id}")).json()
+
+    assert payment["order_id"] == order_id
+    assert payment["charge"]["amount"] == "12.34"
+    assert payment["charge"]["payment_id"] and payment["recorded_at"]
+    assert {run["workflow_id"] for run in payment["runs"]} == {r["workflow_id"] for r in refs}
+    assert {run["status"] for run in payment["runs"]} == {"COMPLETED"}
+
+
+async def test_a_payment_that_never_charged_shows_its_failed_run(
+    http: httpx.AsyncClient, worker: object, item_prefix: str
+) -> None:
+    order_id = f"{item_prefix}-zero"
+    response = await http.post("/payments", json={"order": {"order_id": order_id, "amount": "0"}})
+    await wait_for_run(http, response.json()["workflow_id"])
+
+    payment = (await http.get(f"/payments/{order_id}")).json()
+
+    assert payment["charge"] is None and payment["recorded_at"] is None
+    assert [run["status"] for run in payment["runs"]] == ["FAILED"]
+    assert (await http.get(f"/payments/{item_prefix}-none")).status_code == 404
+    assert (await http.get("/payments/a'b")).status_code == 422

@@ -44,7 +44,7 @@ async def test_list_filters_and_newest_first(
     async def ids(**params: str) -> list[str]:
         response = await http.get("/runs", params=params)
         assert response.status_code == 200, response.text
-        return [run["workflow_id"] for run in response.json()]
+        return [run["workflow_id"] for run in response.json()["runs"]]
 
     started = [order.json(), payment.json(), hook.json()]
     assert await ids() == [ref["workflow_id"] for ref in reversed(started)]
@@ -55,10 +55,79 @@ async def test_list_filters_and_newest_first(
     ]
     assert await ids(status="RUNNING") == []
     assert await ids(limit="1") == [hook.json()["workflow_id"]]
-    run = (await http.get("/runs", params={"limit": "1"})).json()[0]
+    run = (await http.get("/runs", params={"limit": "1"})).json()["runs"][0]
     assert run["workflow_type"] == "WebhookWorkflow" and run["status"] == "COMPLETED"
-    for bad in ({"workflow_type": "Nope"}, {"status": "running"}, {"limit": "0"}):
-        assert (await http.get("/runs", params=bad)).status_code == 422
+    for bad in (
+        {"workflow_type": "Nope"},
+        {"status": "running"},
+        {"limit": "0"},
+        {"limit": "501"},
+        {"order_id": "a'b"},
+        {"page_token": "not a token"},
+    ):
+        assert (await http.get("/runs", params=bad)).status_code == 422, bad
+
+
+async def test_runs_come_a_page_at_a_time(http: httpx.AsyncClient, worker: object) -> None:
+    """Five webhooks, two to a page: three pages, no run twice, none missed."""
+    started = []
+    for n in range(5):
+        hook = await http.post("/webhooks", json={"page": n})
+        started.append(hook.json()["workflow_id"])
+    for workflow_id in started:
+        await wait_for_run(http, workflow_id)
+
+    seen: list[str] = []
+    params = {"workflow_type": "WebhookWorkflow", "limit": "2"}
+    pages = 0
+    while True:
+        page = (await http.get("/runs", params=params)).json()
+        pages += 1
+        seen += [run["workflow_id"] for run in page["runs"]]
+        if page["next_page_token"] is None:
+            break
+        params["page_token"] = page["next_page_token"]
+    assert sorted(seen) == sorted(started)
+    assert pages == 3
+
+
+async def test_an_unknown_query_parameter_is_422_not_ignored(http: httpx.AsyncClient) -> None:
+    """`offset` used to be ignored in silence; a client paging with it saw page one forever."""
+    response = await http.get("/runs", params={"offset": "50"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", "offset"]
+    assert "page_token" in error["msg"]
+
+
+async def test_runs_are_found_by_business_id(
+    http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
+) -> None:
+    """Orders, payments and cases carry their business id as a search attribute, which the
+    API filters on, and so can the Temporal UI."""
+    item = f"{item_prefix}-b"
+    await stock_items(sessions, **{item: 5})
+    order = (await http.post("/orders", json={"order": [{"item_id": item, "quantity": 1}]})).json()
+    payment_order = f"{item_prefix}-pay"
+    pays = [
+        (
+            await http.post("/payments", json={"order": {"order_id": payment_order, "amount": "3"}})
+        ).json()
+        for _ in range(2)
+    ]
+    case = (await http.post("/cases", json={"case_id": f"{item_prefix}-c"})).json()
+    for ref in (order, *pays, case):
+        await wait_for_run(http, ref["workflow_id"])
+
+    async def ids(**params: str) -> set[str]:
+        return {
+            run["workflow_id"] for run in (await http.get("/runs", params=params)).json()["runs"]
+        }
+
+    assert await ids(order_id=order["order_id"]) == {order["workflow_id"]}
+    assert await ids(payment_order_id=payment_order) == {p["workflow_id"] for p in pays}
+    assert await ids(case_id=f"{item_prefix}-c") == {case["workflow_id"]}
+    assert await ids(order_id="no-such-order") == set()
 
 
 async def test_cancel_a_running_run_then_404_and_409(

@@ -140,3 +140,18 @@ async def test_webhook_with_temporal_unreachable_is_503_not_500(
 
     assert response.status_code == 503
     assert response.json() == {"status": "webhook failed", "detail": "Temporal is unreachable"}
+
+
+async def test_a_webhook_is_read_back_by_its_workflow_id(
+    http: httpx.AsyncClient, worker: object
+) -> None:
+    workflow_id = (await http.post("/webhooks", json=PAYLOAD)).json()["workflow_id"]
+    await wait_for_run(http, workflow_id)
+
+    webhook = (await http.get(f"/webhooks/{workflow_id}")).json()
+
+    assert webhook["workflow_id"] == workflow_id
+    assert webhook["status"] == "COMPLETED"
+    assert webhook["payload"] == PAYLOAD
+    assert webhook["received_at"] and webhook["stored_at"]
+    assert (await http.get("/webhooks/webhook-nope")).status_code == 404

@@ -9,10 +9,12 @@ import signal
 from datetime import timedelta
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
 from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory, create_engine, create_session_factory
+from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.site_store import configured_site_store
 from core.temporal import connect_patiently
@@ -61,6 +63,16 @@ def dependencies(settings: Settings, sessions: SessionFactory) -> Dependencies:
     )
 
 
+async def register_search_attributes(client: Client) -> None:
+    """Register the search attributes the API sets on runs, if this server lacks them. A
+    server that refuses (no operator rights) gets a warning: an operator must register them,
+    or every start carrying them fails."""
+    try:
+        await ensure_search_attributes(client)
+    except RPCError as err:
+        log.warning("could not register search attributes (%s); register them by hand", err)
+
+
 async def run_worker(settings: Settings, database_url: str) -> None:
     """Serve the task queue until a stop signal arrives."""
     # Every activity retries, so a dead pooled connection costs one attempt. The ping before
@@ -69,6 +81,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
     engine = create_engine(database_url, pool_size=settings.db_pool_size, pre_ping=False)
     try:
         client = await connect_patiently(settings)
+        await register_search_attributes(client)
         deps = dependencies(settings, create_session_factory(engine))
         worker = build_worker(client, settings.task_queue, deps)
         stop = asyncio.Event()

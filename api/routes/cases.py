@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -38,6 +39,7 @@ from api.starts import (
     since,
 )
 from core.models import CaseEvent, SupportCase
+from core.search_attributes import CASE_ID
 from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import CaseInput, Tier2Resolution, case_workflow_id
 
@@ -76,7 +78,12 @@ async def open_case(
     began = time.perf_counter()
     try:
         handle = await client.start_workflow(
-            SupportCaseWorkflow.run, case, id=workflow_id, task_queue=settings.task_queue, memo=memo
+            SupportCaseWorkflow.run,
+            case,
+            id=workflow_id,
+            task_queue=settings.task_queue,
+            memo=memo,
+            search_attributes=TypedSearchAttributes([SearchAttributePair(CASE_ID, case.case_id)]),
         )
     except WorkflowAlreadyStartedError:
         # Visibility may lag a start made a moment ago with this same key: look once more.

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep, State
@@ -23,6 +24,7 @@ from api.schemas import (
 )
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from core.models import Order, StoreItem
+from core.search_attributes import ORDER_ID
 from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
 from workflows.orders import CreateOrderWorkflow
 
@@ -101,6 +103,7 @@ async def _start(
         task_queue=settings.task_queue,
         key=key,
         request=[line.model_dump() for line in cart],
+        index=TypedSearchAttributes([SearchAttributePair(ORDER_ID, order_id)]),
     )
     return accepted({"order_id": order_id, **run_ref(settings, started)}, started)
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import require
-from api.deps import ClientDep, SettingsDep
-from api.schemas import ErrorOut, PaymentAccepted, PaymentIn
+from api.deps import ClientDep, SessionDep, SettingsDep
+from api.runs import summary
+from api.schemas import (
+    ChargeOut,
+    ErrorOut,
+    PaymentAccepted,
+    PaymentIn,
+    PaymentOrderIdPath,
+    PaymentOut,
+)
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
+from core.models import OrderRecord, Payment
+from core.search_attributes import PAYMENT_ORDER_ID
 from workflows.contracts import PaymentInput, PaymentOrder
 from workflows.payments import ProcessOrderWorkflow
 
@@ -36,5 +47,36 @@ async def process_order(
         task_queue=settings.task_queue,
         key=key,
         request=order.model_dump(mode="json"),
+        index=TypedSearchAttributes([SearchAttributePair(PAYMENT_ORDER_ID, order.order_id)]),
     )
     return accepted({"order_id": order.order_id, **run_ref(settings, started)}, started)
+
+
+@router.get(
+    "/payments/{order_id}",
+    dependencies=[require("runs:read")],
+    response_model=PaymentOut,
+    responses={404: {"model": ErrorOut}},
+)
+async def get_payment(
+    order_id: PaymentOrderIdPath, session: SessionDep, client: ClientDep, settings: SettingsDep
+) -> PaymentOut:
+    """An order's payment: its charge (one at most), when it was recorded, and the payment
+    runs started for it, found by their `PaymentOrderId` search attribute."""
+    charge = await session.get(Payment, order_id)
+    record = await session.get(OrderRecord, order_id)
+    await session.close()
+    query = f"TaskQueue = '{settings.task_queue}' AND {PAYMENT_ORDER_ID.name} = '{order_id}'"
+    runs = [summary(settings, run) async for run in client.list_workflows(query, limit=100)]
+    if charge is None and record is None and not runs:
+        raise HTTPException(status_code=404, detail=f"no payment for order {order_id!r}")
+    return PaymentOut(
+        order_id=order_id,
+        charge=None
+        if charge is None
+        else ChargeOut(
+            payment_id=charge.payment_id, amount=charge.amount, charged_at=charge.charged_at
+        ),
+        recorded_at=record.recorded_at if record else None,
+        runs=runs,
+    )

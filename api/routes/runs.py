@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import base64
+import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.exceptions import RequestValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
 from api.deps import ClientDep, SettingsDep
-from api.runs import describe_run
+from api.runs import describe_run, summary
 from api.schemas import (
+    ID_MAX,
     CancelAccepted,
     ErrorOut,
     RunDetail,
+    RunPage,
     RunStatus,
-    RunSummary,
     WorkflowIdPath,
     WorkflowType,
 )
+from core.search_attributes import CASE_ID, ORDER_ID, PAYMENT_ORDER_ID
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-EPOCH = datetime.fromtimestamp(0, UTC)
 
 # Visibility query names of each status, as the API spells it.
 VISIBILITY_STATUS = {
@@ -35,36 +39,85 @@ VISIBILITY_STATUS = {
 }
 
 
-@router.get("", dependencies=[require("runs:read")], response_model=list[RunSummary])
+MAX_PAGE = 500
+BUSINESS_IDS = {"order_id": ORDER_ID, "payment_order_id": PAYMENT_ORDER_ID, "case_id": CASE_ID}
+# A business id goes into the visibility query inside single quotes: it may hold anything
+# printable but a quote or a backslash.
+QueryId = Annotated[
+    str | None, Query(min_length=1, max_length=ID_MAX, pattern=r"^[^\x00-\x1f\x7f'\\]+$")
+]
+
+
+@router.get(
+    "",
+    dependencies=[require("runs:read")],
+    response_model=RunPage,
+    responses={422: {"model": ErrorOut}},
+)
 async def list_runs(
     client: ClientDep,
     settings: SettingsDep,
     workflow_type: WorkflowType | None = None,
     status: RunStatus | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[RunSummary]:
-    """Recent runs on this deployment's task queue, newest first."""
-    # Every value placed in the query comes from an enum or from settings, never from raw input.
+    order_id: Annotated[QueryId, Query(description="an order's runs")] = None,
+    payment_order_id: Annotated[QueryId, Query(description="an order's payment runs")] = None,
+    case_id: Annotated[QueryId, Query(description="a case's runs")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="runs per page, 1 to 500")] = 50,
+    page_token: Annotated[
+        str | None,
+        Query(max_length=4096, description="the `next_page_token` of the page before"),
+    ] = None,
+) -> RunPage:
+    """Runs on this deployment's task queue, a page at a time, in Temporal's visibility
+    order: running ones first, then closed ones, the most recently closed first.
+
+    Filter by type, status, or a business id (the same search attributes work in the
+    Temporal UI: `OrderId`, `PaymentOrderId`, `CaseId`). Ask for the next page with the
+    `next_page_token` of this one; it is null on the last page."""
+    # Every value placed in the query comes from an enum, from settings, or from a business
+    # id whose pattern admits no quote.
     clauses = [f"TaskQueue = '{settings.task_queue}'"]
     if workflow_type is not None:
         clauses.append(f"WorkflowType = '{workflow_type.value}'")
     if status is not None:
         clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[status]}'")
-    runs = [
-        RunSummary(
-            workflow_id=run.id,
-            run_id=run.run_id,
-            workflow_type=run.workflow_type,
-            status=run.status.name if run.status else "UNKNOWN",
-            started_at=run.start_time,
-            closed_at=run.close_time,
-            status_url=f"/runs/{run.id}",
-            ui_url=settings.run_ui_url(run.id, run.run_id),
-        )
-        async for run in client.list_workflows(" AND ".join(clauses), limit=limit)
-    ]
-    runs.sort(key=lambda run: run.started_at or EPOCH, reverse=True)
-    return runs
+    ids = {"order_id": order_id, "payment_order_id": payment_order_id, "case_id": case_id}
+    clauses += [f"{BUSINESS_IDS[name].name} = '{value}'" for name, value in ids.items() if value]
+    runs = client.list_workflows(
+        " AND ".join(clauses), page_size=limit, next_page_token=_token_bytes(page_token)
+    )
+    try:
+        await runs.fetch_next_page()
+    except RPCError as err:
+        if err.status != RPCStatusCode.INVALID_ARGUMENT or page_token is None:
+            raise
+        raise _foreign_token() from None
+    page = [summary(settings, run) for run in runs.current_page or []]
+    token = runs.next_page_token
+    return RunPage(
+        runs=page, next_page_token=base64.urlsafe_b64encode(token).decode() if token else None
+    )
+
+
+def _foreign_token() -> RequestValidationError:
+    return RequestValidationError(
+        [
+            {
+                "loc": ("query", "page_token"),
+                "msg": "not a page token this API gave out",
+                "type": "value_error",
+            }
+        ]
+    )
+
+
+def _token_bytes(page_token: str | None) -> bytes | None:
+    if page_token is None:
+        return None
+    try:
+        return base64.urlsafe_b64decode(page_token.encode())
+    except (ValueError, binascii.Error):
+        raise _foreign_token() from None
 
 
 @router.get(

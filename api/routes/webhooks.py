@@ -6,17 +6,26 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import JSONResponse
 from temporalio.client import WorkflowFailureError
 from temporalio.service import RPCError
 
 from api.auth import require
-from api.deps import SettingsDep, State
+from api.deps import ClientDep, SessionDep, SettingsDep, State
 from api.errors import UNAVAILABLE_CODES
 from api.gateway import TemporalUnavailable
-from api.schemas import ErrorOut, WebhookAccepted, WebhookFailed, WebhookProcessed
+from api.runs import describe_run
+from api.schemas import (
+    ErrorOut,
+    WebhookAccepted,
+    WebhookFailed,
+    WebhookOut,
+    WebhookProcessed,
+    WorkflowIdPath,
+)
 from api.starts import IdempotencyKey, Started, accepted, run_key, run_ref, start_run
+from core.models import WebhookEvent
 from workflows.contracts import WebhookInput
 from workflows.webhooks import WebhookWorkflow
 
@@ -88,3 +97,28 @@ async def _wait_for_result(state: State, settings: SettingsDep, started: Started
         )
     content = {"status": "webhook processed", **ref, "result": result.model_dump(mode="json")}
     return JSONResponse(status_code=200, content=content)
+
+
+@router.get(
+    "/webhooks/{workflow_id}",
+    dependencies=[require("runs:read")],
+    response_model=WebhookOut,
+    responses={404: {"model": ErrorOut}},
+)
+async def get_webhook(
+    workflow_id: WorkflowIdPath, session: SessionDep, client: ClientDep, settings: SettingsDep
+) -> WebhookOut:
+    """A webhook by the `workflow_id` its 202 gave: the payload as stored, and its run."""
+    event = await session.get(WebhookEvent, workflow_id)
+    await session.close()
+    run = await describe_run(client, settings, workflow_id, with_steps=False)
+    if event is None and (run is None or run.workflow_type != "WebhookWorkflow"):
+        raise HTTPException(status_code=404, detail=f"webhook {workflow_id!r} not found")
+    return WebhookOut(
+        workflow_id=workflow_id,
+        status=run.status if run else "STORED",
+        payload=event.payload if event else None,
+        received_at=event.received_at if event else None,
+        stored_at=event.stored_at if event else None,
+        status_url=f"/runs/{workflow_id}",
+    )
