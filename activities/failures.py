@@ -52,7 +52,7 @@ TIMEOUT_SQLSTATE = "57014"
 class Verdict:
     """The error to raise in place of the original, and whether it is infrastructure."""
 
-    error: BaseException
+    error: ApplicationError
     infrastructure: bool
 
 

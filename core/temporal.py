@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, FailureError
 
 from core.settings import Settings
 
@@ -23,6 +24,7 @@ class TemporalUnreachable(RuntimeError):
     """No Temporal server answered at the configured address."""
 
 
+BENIGN = ApplicationErrorCategory.BENIGN
 UNDECODABLE_PAYLOAD = "UndecodablePayload"
 """Error type of a run whose input or a step's result cannot be decoded (or encoded)."""
 
@@ -67,8 +69,25 @@ def _unconvertible(verb: str, err: Exception) -> ApplicationError:
     )
 
 
+class ExpectedFailuresWithoutTraces(DefaultFailureConverter):
+    """An expected failure (a business rule, an outage being retried: an `ApplicationError`
+    of category BENIGN) travels with its type and message only. Its stack trace would say
+    nothing about it, and would show the worker's file paths in the Temporal UI. Unexpected
+    errors keep their traces."""
+
+    def to_failure(
+        self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure
+    ) -> None:
+        super().to_failure(exception, payload_converter, failure)
+        if isinstance(exception, ApplicationError) and exception.category == BENIGN:
+            failure.stack_trace = ""
+
+
 # Workers, the API and the replay tests must all decode payloads the same way.
-DATA_CONVERTER: DataConverter = DataConverter(payload_converter_class=FaithfulPayloadConverter)
+DATA_CONVERTER: DataConverter = DataConverter(
+    payload_converter_class=FaithfulPayloadConverter,
+    failure_converter_class=ExpectedFailuresWithoutTraces,
+)
 
 
 async def connect(settings: Settings) -> Client:

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -13,6 +14,7 @@ from temporalio.worker import (
 )
 
 from activities.failures import classify, describe_original
+from workflows.failures import expected
 
 log = logging.getLogger("statewright.steps")
 
@@ -34,16 +36,14 @@ class _ClassifyingInbound(ActivityInboundInterceptor):
             # A step scheduled with no retry window (workflows.retry.UNTIL_DONE) must finish.
             must_finish = not info.schedule_to_close_timeout
             verdict = classify(err, info.activity_type, info.attempt, must_finish=must_finish)
-            if verdict.error is err:
-                raise
-            log.warning(
-                "%s attempt %d of %s: %s (%s)",
-                info.activity_type,
-                info.attempt,
-                info.workflow_id,
-                verdict.error,
-                describe_original(err),
-            )
-            # `from None`: the original, with its SQL, must not travel into the history as
-            # the failure's cause; it is in the log line above.
-            raise verdict.error from None
+            where = f"{info.activity_type} attempt {info.attempt} of {info.workflow_id}"
+            if verdict.error is err and isinstance(err, ApplicationError) and err.non_retryable:
+                # A business rule said no: one line, and the error as raised, with no trace.
+                log.info("%s: %s", where, err)
+                raise expected(err) from None
+            if verdict.infrastructure:
+                log.warning("%s: %s (%s)", where, verdict.error, describe_original(err))
+                raise expected(verdict.error) from None
+            # A bug: its traceback is logged by the SDK, and kept in the failure.
+            log.warning("%s: %s (%s)", where, verdict.error, describe_original(err))
+            raise verdict.error.with_traceback(err.__traceback__) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,21 +18,9 @@ from activities.reports import ReportActivities
 from activities.webhooks import WebhookActivities
 from core.db import SessionFactory
 from core.site_store import SiteStore
-from workflows.bench import BenchNoopWorkflow
-from workflows.cases import SupportCaseWorkflow
-from workflows.orders import CreateOrderWorkflow
-from workflows.payments import ProcessOrderWorkflow
-from workflows.reports import ReportRunnerWorkflow
-from workflows.webhooks import WebhookWorkflow
+from workflows.catalog import WORKFLOWS
 
-WORKFLOWS: Sequence[type] = (
-    CreateOrderWorkflow,
-    ProcessOrderWorkflow,
-    WebhookWorkflow,
-    SupportCaseWorkflow,
-    ReportRunnerWorkflow,
-    BenchNoopWorkflow,
-)
+__all__ = ["WORKFLOWS", "Dependencies", "build_activities"]
 
 
 @dataclass

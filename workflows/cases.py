@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
         CaseStep,
         Tier2Resolution,
     )
-    from workflows.failures import StepError
+    from workflows.failures import StepError, expected
     from workflows.retry import UNTIL_DONE, StepPolicy, step_policy
     from workflows.steps import step
 
@@ -94,7 +94,9 @@ class SupportCaseWorkflow:
             "escalate_case", "escalate", progress, BOOKKEEPING_RETRY, error=error
         )
         if case.on_unresolved != "tier2":
-            raise ApplicationError(ESCALATION_CAUSE, type=CASE_ESCALATED, non_retryable=True)
+            raise expected(
+                ApplicationError(ESCALATION_CAUSE, type=CASE_ESCALATED, non_retryable=True)
+            )
         self._waiting_for_tier2 = True
         try:
             await workflow.wait_condition(
@@ -104,8 +106,8 @@ class SupportCaseWorkflow:
         except TimeoutError:
             self._waiting_for_tier2 = False
             await self._step("expire_case", "tier2-expired", progress, BOOKKEEPING_RETRY)
-            raise ApplicationError(
-                "tier 2 deadline passed", type=TIER2_EXPIRED, non_retryable=True
+            raise expected(
+                ApplicationError("tier 2 deadline passed", type=TIER2_EXPIRED, non_retryable=True)
             ) from None
         self._waiting_for_tier2 = False
         resolution = self._resolution

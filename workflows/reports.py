@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
         ReportStatus,
         ReportTicket,
     )
-    from workflows.failures import run_failure
+    from workflows.failures import expected, run_failure
     from workflows.retry import step_policy
     from workflows.steps import regular_step
 
@@ -45,10 +45,12 @@ class ReportRunnerWorkflow:
                 if status.download_url is not None:
                     break
             if status is None or status.download_url is None:  # every poll said "not yet"
-                raise ApplicationError(
-                    f"report not ready after {request.max_polls} polls",
-                    type=REPORT_NOT_READY,
-                    non_retryable=True,
+                raise expected(
+                    ApplicationError(
+                        f"report not ready after {request.max_polls} polls",
+                        type=REPORT_NOT_READY,
+                        non_retryable=True,
+                    )
                 )
             report = await self._step("download_report", status, ReportCsv)
             page = await self._step("render_report", report, ReportPage)
