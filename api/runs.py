@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import RunDetail, RunError, RunStep, RunSummary
+from api.step_inputs import local_step_inputs
 from core.json_limits import depth_of
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
@@ -80,6 +81,8 @@ class _Step:
     started_at: datetime | None = None
     closed_at: datetime | None = None
     local: bool = False
+    seq: int | None = None
+    """A local step's sequence number, under which its replayed input is found."""
 
 
 def summary(settings: Settings, run: WorkflowExecution) -> RunSummary:
@@ -126,6 +129,13 @@ async def describe_run(
     steps: dict[int, _Step] = {}
     for event in history.events:
         _apply(event, detail, steps)
+    local = [step for step in steps.values() if step.local and step.seq is not None]
+    if local:
+        inputs = await local_step_inputs(
+            history, description.run_id, closed=detail.status != "RUNNING"
+        )
+        for step in local:
+            step.input = inputs.get(step.seq) if step.seq is not None else None
     for pending in description.raw_description.pending_activities:
         for step in steps.values():
             if step.activity_id == pending.activity_id and step.closed_at is None:
@@ -134,7 +144,9 @@ async def describe_run(
                     step.error = _error(pending.last_failure)
                 if pending.attempt > 1 or pending.HasField("last_started_time"):
                     step.status = "RUNNING" if step.started_at else "RETRYING"
-    detail.steps = [RunStep(**asdict(step)) for step in steps.values()]
+    detail.steps = [
+        RunStep(**{k: v for k, v in asdict(step).items() if k != "seq"}) for step in steps.values()
+    ]
     return detail
 
 
@@ -181,6 +193,11 @@ def _apply_local_activity(event: HistoryEvent, steps: dict[int, _Step]) -> None:
     failed = marker.HasField("failure")
     name = str(data.get("activity_type", "?"))
     scheduled_at = _json_time(data.get("original_schedule_time"))
+    # A local step starts in the worker as soon as it is scheduled; it is done when its
+    # marker is recorded. (The marker's own complete_time is not on the same clock: it can
+    # read earlier than the schedule time.)
+    recorded_at = _time(event.event_time)
+    closed_at = max(recorded_at, scheduled_at) if recorded_at and scheduled_at else recorded_at
     step = _Step(
         activity_id=str(data.get("activity_id", "")),
         name=name,
@@ -192,8 +209,10 @@ def _apply_local_activity(event: HistoryEvent, steps: dict[int, _Step]) -> None:
         if failed or "result" not in marker.details
         else _values(marker.details["result"]),
         error=_error(marker.failure) if failed else None,
-        closed_at=_json_time(data.get("complete_time")) or _time(event.event_time),
+        started_at=scheduled_at,
+        closed_at=closed_at,
         local=True,
+        seq=data.get("seq") if isinstance(data.get("seq"), int) else None,
     )
     if failed and data.get("backoff"):
         step.status, step.closed_at = "RETRYING", None
@@ -209,7 +228,7 @@ def _apply_local_activity(event: HistoryEvent, steps: dict[int, _Step]) -> None:
         None,
     )
     if earlier is not None:
-        del steps[earlier]
+        step.seq = steps.pop(earlier).seq  # the sequence number the step began under
     steps[event.event_id] = step
 
 

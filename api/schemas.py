@@ -138,7 +138,9 @@ class RunStep(BaseModel):
     closed_at: datetime | None = None
     local: bool = Field(
         default=False,
-        description="a local activity: run inside the worker, with no input recorded",
+        description="a local activity: run inside the worker, which starts it as soon as it is "
+        "scheduled. Temporal records no input for these; the API recovers it by replaying "
+        "the run's history",
     )
 
 
