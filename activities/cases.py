@@ -50,9 +50,16 @@ class CaseActivities:
 
     @activity.defn(name="escalate_case")
     async def escalate_case(self, step: CaseStep) -> CaseProgress:
-        """Escalate, keeping the error that sent us here when a step failed (SFN's Catch)."""
+        """Escalate, keeping the error that sent us here when a step failed (SFN's Catch).
+        A case whose run now waits for tier 2 is AWAITING_TIER2, not ESCALATED."""
         detail = {"error": step.error} if step.error else None
-        return await self._record(step, "ESCALATED", step.message + "escalating.", detail)
+        status: CaseStatus = "AWAITING_TIER2" if step.awaiting_tier2 else "ESCALATED"
+        return await self._record(step, status, step.message + "escalating.", detail)
+
+    @activity.defn(name="cancel_case")
+    async def cancel_case(self, step: CaseStep) -> CaseProgress:
+        """The case's run was cancelled: the case says so, whatever it was waiting for."""
+        return await self._record(step, "CANCELED", step.message + " canceled.")
 
     @activity.defn(name="resolve_case")
     async def resolve_case(self, step: CaseStep) -> CaseProgress:
@@ -103,9 +110,12 @@ class CaseActivities:
                 .returning(CaseEvent.id)
             )
             if written is not None:
+                # A step of a cancelled run that still lands (a cancel does not wait for a
+                # running step) is in the history, but the case stays CANCELED.
+                cancelled = (SupportCase.run_id == step.run_id) & (SupportCase.status == "CANCELED")
                 await session.execute(
                     update(SupportCase)
-                    .where(SupportCase.case_id == step.case_id)
+                    .where(SupportCase.case_id == step.case_id, ~cancelled)
                     .values(
                         status=status,
                         message=message,

@@ -141,7 +141,17 @@ class WebhookEvent(Base):
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-CASE_STATUSES = ("OPEN", "ASSIGNED", "RESOLVED", "UNRESOLVED", "ESCALATED", "CLOSED", "EXPIRED")
+CASE_STATUSES = (
+    "OPEN",
+    "ASSIGNED",
+    "RESOLVED",
+    "UNRESOLVED",
+    "ESCALATED",
+    "AWAITING_TIER2",
+    "CLOSED",
+    "EXPIRED",
+    "CANCELED",
+)
 _STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s}'" for s in CASE_STATUSES))
 
 

@@ -267,7 +267,7 @@ async def webhook_stored(
 
 
 def _case(*draws: float, policy: str = "fail", tier2: str | None = None, **extra: Any) -> Scenario:
-    """A support case with scripted Work on Case draws; `tier2` is "resolve" or "expire"."""
+    """A support case with scripted Work on Case draws; `tier2` is "resolve" or "cancel"."""
 
     async def scenario(
         client: Client, queue: str, sessions: SessionFactory, database_url: str
@@ -281,11 +281,15 @@ def _case(*draws: float, policy: str = "fail", tier2: str | None = None, **extra
             handle = await client.start_workflow(
                 SupportCaseWorkflow.run, case, id=f"case-{case.case_id}", task_queue=queue
             )
-            if tier2 == "resolve":
+            if tier2 in ("resolve", "cancel"):
                 await until_waiting_for_tier2(handle)
-                await handle.signal(
-                    SupportCaseWorkflow.resolve, Tier2Resolution(resolution="fixed", agent="rec")
+            if tier2 == "resolve":
+                await handle.execute_update(
+                    SupportCaseWorkflow.tier2_resolution,
+                    Tier2Resolution(resolution="fixed", agent="rec"),
                 )
+            elif tier2 == "cancel":
+                await handle.cancel()
             await _settle(handle)
         return handle
 
@@ -372,6 +376,9 @@ FROZEN = (
     ),
     *(f"payment_local_{branch}" for branch in PAYMENT_BRANCHES),
     "webhook_local_stored",
+    # Before "cases-cancel-recorded": a cancelled case stayed as it was, and tier 2 answered
+    # by signal.
+    *(f"case_local_{branch}" for branch in CASE_BRANCHES),
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -389,13 +396,14 @@ SCENARIOS: dict[str, Scenario] = {
     "payment_truecancel_charged_despite_cancel": payment_charged_despite_cancel,
     "webhook_truecancel_stored": webhook_stored,
     "webhook_truecancel_canceled": webhook_canceled,
-    "case_local_resolved": _case(0.9),
-    "case_local_escalated": _case(0.1),
-    "case_local_retry_resolved": _case(0.1, 0.9, policy="retry"),
-    "case_local_retry_exhausted": _case(0.1, 0.1, policy="retry", max_work_attempts=2),
-    "case_local_tier2_resolved": _case(0.1, policy="tier2", tier2="resolve"),
-    "case_local_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
-    "case_local_step_caught": _case(),
+    "case_truecancel_resolved": _case(0.9),
+    "case_truecancel_escalated": _case(0.1),
+    "case_truecancel_retry_resolved": _case(0.1, 0.9, policy="retry"),
+    "case_truecancel_retry_exhausted": _case(0.1, 0.1, policy="retry", max_work_attempts=2),
+    "case_truecancel_tier2_resolved": _case(0.1, policy="tier2", tier2="resolve"),
+    "case_truecancel_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
+    "case_truecancel_step_caught": _case(),
+    "case_truecancel_canceled_waiting": _case(0.1, policy="tier2", tier2="cancel"),
     "report_published": _report(delay_s=1.5, max_polls=10),
     "report_not_ready": _report(delay_s=3600, max_polls=2),
     "bench_noop": _noop,

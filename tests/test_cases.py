@@ -150,12 +150,21 @@ async def test_tier2_resolution_closes_the_case(
         started = await http.post("/cases", json={"case_id": case_id, "on_unresolved": "tier2"})
         workflow_id = started.json()["workflow_id"]
         await until_waiting_for_tier2(client.get_workflow_handle(workflow_id))
+        waiting = (await http.get(f"/cases/{case_id}")).json()
         resolve = {"resolution": "replaced the router", "agent": "alice"}
         answered = await http.post(f"/cases/{case_id}/resolve", json=resolve)
+        again = await http.post(f"/cases/{case_id}/resolve", json=resolve)
         run = await wait_for_run(http, workflow_id)
 
+    assert waiting["status"] == "AWAITING_TIER2", "waiting, not failed: not ESCALATED"
     assert answered.status_code == 202, answered.text
     assert answered.json()["status"] == "RESOLUTION_SENT"
+    assert again.status_code == 409, "one answer only"
+    assert again.json()["detail"] in (
+        f"case {case_id!r} is not waiting for tier 2: it was already resolved by tier 2 (alice)",
+        f"case {case_id!r} is not waiting for tier 2: it was already resolved",
+        f"case {case_id!r} is not waiting for tier 2: it was already resolved and closed",
+    )
     assert run["status"] == "COMPLETED"
     assert run["result"]["resolution"] == resolve
     assert run["result"]["message"] == (
@@ -166,7 +175,7 @@ async def test_tier2_resolution_closes_the_case(
         "OPEN",
         "ASSIGNED",
         "UNRESOLVED",
-        "ESCALATED",
+        "AWAITING_TIER2",
         "RESOLVED",
         "CLOSED",
     ]
@@ -174,7 +183,9 @@ async def test_tier2_resolution_closes_the_case(
     assert case["history"][4]["detail"] == resolve
     late = await http.post(f"/cases/{case_id}/resolve", json=resolve)
     assert late.status_code == 409
-    assert "not waiting for tier 2" in late.json()["detail"]
+    assert late.json()["detail"] == (
+        f"case {case_id!r} is not waiting for tier 2: it was already resolved and closed"
+    )
     unknown = await http.post("/cases/no-such-case/resolve", json=resolve)
     assert unknown.status_code == 404
 
@@ -187,7 +198,7 @@ async def test_resolve_before_escalation_is_409(
     await http.post("/cases", json={"case_id": case_id, "on_unresolved": "tier2"})
     response = await http.post(f"/cases/{case_id}/resolve", json={"resolution": "x", "agent": "a"})
     assert response.status_code == 409
-    assert "still being worked" in response.json()["detail"]
+    assert response.json()["detail"].endswith("it is still being worked")
     workflow_id = f"case-{case_id}"
     await http.post(f"/runs/{workflow_id}/cancel")
 
@@ -215,7 +226,7 @@ async def test_tier2_deadline_fails_the_run(
         "OPEN",
         "ASSIGNED",
         "UNRESOLVED",
-        "ESCALATED",
+        "AWAITING_TIER2",
         "EXPIRED",
     ]
     assert (await case_row(sessions, case_id)).status == "EXPIRED"
@@ -365,3 +376,31 @@ async def test_forty_cases_show_both_outcomes_and_match_their_runs(
         else:
             assert (drawn, case["status"]) == ("UNRESOLVED", "ESCALATED")
             assert run["error"]["message"] == "Engage Tier 2 Support."
+
+
+async def test_a_cancelled_case_says_so(
+    http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
+) -> None:
+    """Cancelled while it waits for tier 2: the case row follows the run's end (it stayed
+    ESCALATED forever before), and a late answer is refused for what it is."""
+    case_id = new_case()
+    async with worker_with(client, task_queue, sessions, rng=ScriptedRandom(LEAVE_OPEN)):
+        started = await http.post("/cases", json={"case_id": case_id, "on_unresolved": "tier2"})
+        workflow_id = started.json()["workflow_id"]
+        await until_waiting_for_tier2(client.get_workflow_handle(workflow_id))
+        assert (await http.post(f"/runs/{workflow_id}/cancel")).status_code == 202
+        run = await wait_for_run(http, workflow_id)
+
+    assert run["status"] == "CANCELED"
+    case = (await http.get(f"/cases/{case_id}")).json()
+    assert case["status"] == "CANCELED"
+    assert [e["status"] for e in case["history"]] == [
+        "OPEN",
+        "ASSIGNED",
+        "UNRESOLVED",
+        "AWAITING_TIER2",
+        "CANCELED",
+    ]
+    late = await http.post(f"/cases/{case_id}/resolve", json={"resolution": "x", "agent": "a"})
+    assert late.status_code == 409
+    assert late.json()["detail"].endswith("its run was cancelled")

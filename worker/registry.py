@@ -68,6 +68,7 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
         cases.escalate_case,
         cases.resolve_case,
         cases.expire_case,
+        cases.cancel_case,
         reports.create_report,
         reports.poll_report,
         reports.download_report,

@@ -8,12 +8,14 @@ caught and escalated with the error recorded, as Step Functions' Catch to Next w
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
+    from workflows.concurrency import finish
     from workflows.contracts import (
         CASE_ESCALATED,
         ESCALATION_CAUSE,
@@ -30,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
 
 WORK_RETRY = step_policy()
 LOCAL_STEPS = "cases-local-steps"
+CANCEL_RECORDED = "cases-cancel-recorded"
+NOT_WAITING = "NotWaitingForTier2"
 # Escalating, closing and recording tier 2's answer are how failures are handled: they must
 # not fail themselves, so they retry for as long as it takes.
 BOOKKEEPING_RETRY = UNTIL_DONE
@@ -44,12 +48,28 @@ class SupportCaseWorkflow:
         self._resolution: Tier2Resolution | None = None
         self._local = False
         self._activity = ""
+        self._progress: CaseProgress | None = None
 
     @workflow.signal(name="resolve")
     def resolve(self, resolution: Tier2Resolution) -> None:
-        """Tier 2's answer. Ignored unless the case is waiting for it."""
+        """Tier 2's answer, as runs started before `tier2_resolution` took it: ignored unless
+        the case is waiting for it. The API now sends the update, which says if it was."""
         if self._waiting_for_tier2 and self._resolution is None:
             self._resolution = resolution
+
+    @workflow.update(name="tier2_resolution")
+    def tier2_resolution(self, resolution: Tier2Resolution) -> str:
+        """Tier 2's answer, accepted only while the case waits for one, and only once."""
+        self._resolution = resolution
+        return "accepted"
+
+    @tier2_resolution.validator
+    def _validate_tier2_resolution(self, resolution: Tier2Resolution) -> None:
+        if self._resolution is not None:
+            agent = self._resolution.agent
+            raise ApplicationError(f"it was already resolved by tier 2 ({agent})", type=NOT_WAITING)
+        if not self._waiting_for_tier2:
+            raise ApplicationError("it is not waiting for tier 2", type=NOT_WAITING)
 
     @workflow.query(name="waiting_for_tier2")
     def waiting_for_tier2(self) -> bool:
@@ -60,6 +80,23 @@ class SupportCaseWorkflow:
         # Every step is a short database write: as local activities they need no server
         # round trip. Runs started before this replay on regular activities.
         self._local = workflow.patched(LOCAL_STEPS)
+        if not workflow.patched(CANCEL_RECORDED):
+            return await self._work(case)
+        # A cancelled run leaves the case CANCELED, not where it happened to be (ESCALATED,
+        # or waiting for tier 2, forever). Runs started before this replay as they ran.
+        try:
+            return await self._work(case)
+        except (*StepError, asyncio.CancelledError) as err:
+            if not is_cancelled_exception(err):
+                raise
+            progress = self._progress or CaseProgress(
+                case_id=case.case_id, status="OPEN", message=""
+            )
+            self._waiting_for_tier2 = False
+            await finish(self._step("cancel_case", "cancel", progress, BOOKKEEPING_RETRY))
+            raise
+
+    async def _work(self, case: CaseInput) -> CaseResult:
         progress = CaseProgress(case_id=case.case_id, status="OPEN", message="")
         attempts = 0
         try:
@@ -91,7 +128,12 @@ class SupportCaseWorkflow:
         self, case: CaseInput, progress: CaseProgress, attempts: int, error: str | None
     ) -> CaseResult:
         progress = await self._step(
-            "escalate_case", "escalate", progress, BOOKKEEPING_RETRY, error=error
+            "escalate_case",
+            "escalate",
+            progress,
+            BOOKKEEPING_RETRY,
+            error=error,
+            awaiting_tier2=case.on_unresolved == "tier2",
         )
         if case.on_unresolved != "tier2":
             raise expected(
@@ -126,6 +168,7 @@ class SupportCaseWorkflow:
         *,
         error: str | None = None,
         resolution: Tier2Resolution | None = None,
+        awaiting_tier2: bool = False,
     ) -> CaseProgress:
         self._activity = activity
         request = CaseStep(
@@ -135,8 +178,10 @@ class SupportCaseWorkflow:
             message=progress.message,
             error=error,
             resolution=resolution,
+            awaiting_tier2=awaiting_tier2,
         )
-        return await step(self._local, activity, request, CaseProgress, retry)
+        self._progress = await step(self._local, activity, request, CaseProgress, retry)
+        return self._progress
 
     @staticmethod
     def _result(

@@ -157,7 +157,17 @@ class WebhookResult(BaseModel):
 # or wait for tier 2).
 
 OnUnresolved = Literal["fail", "retry", "tier2"]
-CaseStatus = Literal["OPEN", "ASSIGNED", "RESOLVED", "UNRESOLVED", "ESCALATED", "CLOSED", "EXPIRED"]
+CaseStatus = Literal[
+    "OPEN",
+    "ASSIGNED",
+    "RESOLVED",
+    "UNRESOLVED",
+    "ESCALATED",
+    "AWAITING_TIER2",
+    "CLOSED",
+    "EXPIRED",
+    "CANCELED",
+]
 
 CASE_ESCALATED = "CaseEscalated"
 """Error type of the seed's Fail state; its message is the seed's cause."""
@@ -186,7 +196,9 @@ class CaseStep(BaseModel):
     """What every case step receives: the case and the message built so far.
 
     `run_id` and `step` key the step's status event, so a retried step writes one event.
-    `error` is a caught failure that escalation records; `resolution` is tier 2's answer.
+    `error` is a caught failure that escalation records; `resolution` is tier 2's answer;
+    `awaiting_tier2` says an escalation now waits for a person (AWAITING_TIER2) rather than
+    failing the run (ESCALATED).
     """
 
     case_id: str
@@ -195,6 +207,7 @@ class CaseStep(BaseModel):
     message: str
     error: str | None = None
     resolution: Tier2Resolution | None = None
+    awaiting_tier2: bool = False
 
 
 class CaseProgress(BaseModel):

@@ -8,10 +8,15 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
@@ -46,7 +51,18 @@ from workflows.contracts import CaseInput, Tier2Resolution, case_workflow_id
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 KEY = "idempotency_key"
-QUERY_TIMEOUT = timedelta(seconds=5)
+UPDATE_TIMEOUT = timedelta(seconds=10)
+# What a case's status says about why it cannot take tier 2's answer.
+NOT_WAITING_AS = {
+    "OPEN": "it is still being worked",
+    "ASSIGNED": "it is still being worked",
+    "UNRESOLVED": "it is still being worked",
+    "RESOLVED": "it was already resolved",
+    "CLOSED": "it was already resolved and closed",
+    "ESCALATED": "it was escalated without a tier 2 wait, and its run failed",
+    "EXPIRED": "its tier 2 deadline passed",
+    "CANCELED": "its run was cancelled",
+}
 
 
 @router.post(
@@ -188,30 +204,38 @@ async def resolve_case(
     run = await describe_run(client, settings, workflow_id, with_steps=False)
     if run is None:
         raise HTTPException(status_code=404, detail=f"case {case_id!r} not found")
-    if run.status != WorkflowExecutionStatus.RUNNING.name:
-        raise _not_waiting(case_id, f"closed ({run.status})")
-    status = await session.scalar(select(SupportCase.status).where(SupportCase.case_id == case_id))
+    case = await session.get(SupportCase, case_id)
     await session.close()
-    if status != "ESCALATED":
-        raise _not_waiting(case_id, "still being worked")
-    # Escalated and running: only the workflow knows whether it waits for tier 2 or is about
-    # to fail, so ask it, briefly.
+    if run.status != WorkflowExecutionStatus.RUNNING.name:
+        reason = NOT_WAITING_AS.get(case.status if case else "", f"its run is {run.status}")
+        raise _not_waiting(case_id, reason)
+    if case is None or case.status != "AWAITING_TIER2":
+        status = case.status if case else "OPEN"  # a run whose first step has not run yet
+        raise _not_waiting(case_id, NOT_WAITING_AS.get(status, "it is still being worked"))
+    # The workflow has the last word, in order: it accepts one answer while it waits, and
+    # refuses any other, saying why.
     handle = client.get_workflow_handle_for(SupportCaseWorkflow.run, workflow_id, run_id=run.run_id)
     try:
-        waiting = await handle.query(
-            SupportCaseWorkflow.waiting_for_tier2, rpc_timeout=QUERY_TIMEOUT
+        await handle.execute_update(
+            SupportCaseWorkflow.tier2_resolution,
+            Tier2Resolution(resolution=body.resolution, agent=body.agent),
+            rpc_timeout=UPDATE_TIMEOUT,
         )
-    except RPCError as err:
-        if err.status not in UNAVAILABLE_CODES:
-            raise
+    except WorkflowUpdateFailedError as err:
+        refused = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+        raise _not_waiting(case_id, refused) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError as err:
         raise HTTPException(
             status_code=503, detail="no worker answered for this case; try again shortly"
         ) from err
-    if not waiting:
-        raise _not_waiting(case_id, "escalated without a tier 2 wait")
-    await handle.signal(
-        SupportCaseWorkflow.resolve, Tier2Resolution(resolution=body.resolution, agent=body.agent)
-    )
+    except RPCError as err:
+        if err.status in UNAVAILABLE_CODES:
+            raise HTTPException(
+                status_code=503, detail="no worker answered for this case; try again shortly"
+            ) from err
+        if err.status == RPCStatusCode.NOT_FOUND:  # the run ended a moment ago
+            raise _not_waiting(case_id, "its run has just ended") from None
+        raise
     return ResolveAccepted(
         case_id=case_id,
         status="RESOLUTION_SENT",
@@ -221,7 +245,7 @@ async def resolve_case(
     )
 
 
-def _not_waiting(case_id: str, state: str) -> HTTPException:
+def _not_waiting(case_id: str, reason: str) -> HTTPException:
     return HTTPException(
-        status_code=409, detail=f"case {case_id!r} is not waiting for tier 2: it is {state}"
+        status_code=409, detail=f"case {case_id!r} is not waiting for tier 2: {reason}"
     )
