@@ -22,6 +22,7 @@ from workflows.contracts import (
     ReportRunInput,
     ReportStatus,
     ReportTicket,
+    StagedFile,
 )
 
 PAGE_NAME = "report.html"
@@ -31,6 +32,20 @@ _templates = Environment(
     loader=PackageLoader("activities", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+
+
+def _render(report_id: str, text: str, generated_at: datetime | None) -> tuple[str, int]:
+    """The report page for a CSV, and how many rows it shows."""
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    generated = generated_at or datetime.now(UTC)
+    html = _templates.get_template("report.html.j2").render(
+        report_id=report_id,
+        header=header,
+        rows=rows,
+        generated_iso=generated.isoformat(),
+        generated_text=generated.strftime("%Y-%m-%d %H:%M:%S UTC"),
+    )
+    return html, len(rows)
 
 
 class ReportActivities:
@@ -73,16 +88,8 @@ class ReportActivities:
     @activity.defn(name="render_report")
     async def render_report(self, report: ReportCsv) -> ReportPage:
         """CSV to an HTML table. Autoescaping keeps an item id like `<script>` as text."""
-        header, *rows = list(csv.reader(io.StringIO(report.csv)))
-        generated = report.generated_at or datetime.now(UTC)
-        html = _templates.get_template("report.html.j2").render(
-            report_id=report.report_id,
-            header=header,
-            rows=rows,
-            generated_iso=generated.isoformat(),
-            generated_text=generated.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        )
-        return ReportPage(report_id=report.report_id, html=html, row_count=len(rows))
+        html, rows = _render(report.report_id, report.csv, report.generated_at)
+        return ReportPage(report_id=report.report_id, html=html, row_count=rows)
 
     @activity.defn(name="publish_report")
     async def publish_report(self, page: ReportPage) -> PublishedReport:
@@ -93,6 +100,60 @@ class ReportActivities:
             location=location,
             row_count=page.row_count,
             size_bytes=len(content),
+        )
+
+    # The same three steps as a claim check: each leaves its document in the site store's
+    # staging area and hands the next step its name. Download, Render and Publish of runs
+    # started before still use the steps above.
+
+    @activity.defn(name="stage_report_csv")
+    async def stage_report_csv(self, status: ReportStatus) -> StagedFile:
+        """Download the report's CSV into the site store's staging area."""
+        assert status.download_url, "stage_report_csv runs only once a download URL exists"
+        content = (await self._call("GET", status.download_url)).content
+        name = f"{status.report_id}.csv"
+        await self._store.stage(name, content)
+        return StagedFile(
+            report_id=status.report_id,
+            name=name,
+            size_bytes=len(content),
+            generated_at=status.generated_at,
+        )
+
+    @activity.defn(name="render_staged_report")
+    async def render_staged_report(self, staged: StagedFile) -> StagedFile:
+        """The staged CSV to a staged HTML page (escaped, as `render_report`)."""
+        content = await self._store.read_staged(staged.name)
+        if content is None:
+            raise ApplicationError(
+                f"the staged CSV {staged.name} is gone", type=REPORT_FAILED, non_retryable=True
+            )
+        html, rows = _render(staged.report_id, content.decode(), staged.generated_at)
+        page = html.encode()
+        name = f"{staged.report_id}.html"
+        await self._store.stage(name, page)
+        return StagedFile(
+            report_id=staged.report_id,
+            name=name,
+            size_bytes=len(page),
+            generated_at=staged.generated_at,
+            row_count=rows,
+        )
+
+    @activity.defn(name="publish_staged_report")
+    async def publish_staged_report(self, staged: StagedFile) -> PublishedReport:
+        """Publish the staged page, then forget the report's working files. A retry after
+        the page went up publishes what is there already."""
+        content = await self._store.read_staged(staged.name)
+        if content is not None:
+            await self._store.publish(PAGE_NAME, content)
+            await self._store.discard_staged(f"{staged.report_id}.csv")
+            await self._store.discard_staged(staged.name)
+        return PublishedReport(
+            report_id=staged.report_id,
+            location=self._store.url(PAGE_NAME, self._base_url),
+            row_count=staged.row_count or 0,
+            size_bytes=staged.size_bytes,
         )
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

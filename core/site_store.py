@@ -1,5 +1,9 @@
 """Where the report page is published: a local folder (default) or an S3 bucket.
 
+The report runner's steps hand each other references, not documents: a downloaded CSV and a
+rendered page are staged here (`stage`, `read_staged`) under names of their own, and a run's
+history only carries those names. A store's staging area is never published.
+
 Publishing never shows a reader half a page. The local store writes a temporary file and
 renames it over the old one (atomic on POSIX); S3 replaces an object whole on PUT. The page it
 replaces is kept as `<name>.previous.html` first, so the last good page is never lost.
@@ -18,6 +22,7 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 PAGE_NAMES = ("report.html", "report.previous.html")
+STAGING = ".staging"
 
 
 class SiteStore(Protocol):
@@ -29,6 +34,22 @@ class SiteStore(Protocol):
 
     async def read(self, name: str) -> bytes | None:
         """The published bytes, or None when nothing is published under `name`."""
+        ...
+
+    async def stage(self, name: str, content: bytes) -> None:
+        """Keep a working file under `name`, out of sight; writing it again is harmless."""
+        ...
+
+    async def read_staged(self, name: str) -> bytes | None:
+        """A working file, or None if there is none under `name`."""
+        ...
+
+    async def discard_staged(self, name: str) -> None:
+        """Forget a working file; forgetting one that is gone is harmless."""
+        ...
+
+    def url(self, name: str, site_base_url: str) -> str:
+        """Where a reader finds the published `name`: under the API's `/site/`, or in S3."""
         ...
 
 
@@ -69,6 +90,31 @@ class LocalSiteStore:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             return None
+
+    @property
+    def _staging(self) -> Path:
+        return self.folder / STAGING
+
+    async def stage(self, name: str, content: bytes) -> None:
+        await asyncio.to_thread(self._stage, name, content)
+
+    def _stage(self, name: str, content: bytes) -> None:
+        self._staging.mkdir(parents=True, exist_ok=True)
+        partial = self._staging / f".{name}.{uuid.uuid4().hex}.tmp"
+        partial.write_bytes(content)
+        os.replace(partial, self._staging / name)
+
+    async def read_staged(self, name: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread((self._staging / name).read_bytes)
+        except FileNotFoundError:
+            return None
+
+    async def discard_staged(self, name: str) -> None:
+        (self._staging / name).unlink(missing_ok=True)
+
+    def url(self, name: str, site_base_url: str) -> str:
+        return f"{site_base_url.rstrip('/')}/site/{name}"
 
 
 class S3SiteStore:
@@ -114,6 +160,20 @@ class S3SiteStore:
             return None
         body: bytes = response["Body"].read()
         return body
+
+    async def stage(self, name: str, content: bytes) -> None:
+        key = self._key(f"{STAGING}/{name}")
+        await asyncio.to_thread(self._s3.put_object, Bucket=self.bucket, Key=key, Body=content)
+
+    async def read_staged(self, name: str) -> bytes | None:
+        return await asyncio.to_thread(self._read, f"{STAGING}/{name}")
+
+    async def discard_staged(self, name: str) -> None:
+        key = self._key(f"{STAGING}/{name}")
+        await asyncio.to_thread(self._s3.delete_object, Bucket=self.bucket, Key=key)
+
+    def url(self, name: str, site_base_url: str) -> str:
+        return f"s3://{self.bucket}/{self._key(name)}"
 
 
 def site_store(url: str | None, data_path: Path, endpoint_url: str | None = None) -> SiteStore:

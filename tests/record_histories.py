@@ -379,6 +379,9 @@ FROZEN = (
     # Before "cases-cancel-recorded": a cancelled case stayed as it was, and tier 2 answered
     # by signal.
     *(f"case_local_{branch}" for branch in CASE_BRANCHES),
+    # Before "reports-claim-check": the CSV and the page travelled in the history.
+    "report_published",
+    "report_not_ready",
 )
 
 SCENARIOS: dict[str, Scenario] = {
@@ -404,8 +407,8 @@ SCENARIOS: dict[str, Scenario] = {
     "case_truecancel_tier2_expired": _case(0.1, policy="tier2", tier2_deadline_seconds=1),
     "case_truecancel_step_caught": _case(),
     "case_truecancel_canceled_waiting": _case(0.1, policy="tier2", tier2="cancel"),
-    "report_published": _report(delay_s=1.5, max_polls=10),
-    "report_not_ready": _report(delay_s=3600, max_polls=2),
+    "report_claimcheck_published": _report(delay_s=1.5, max_polls=10),
+    "report_claimcheck_not_ready": _report(delay_s=3600, max_polls=2),
     "bench_noop": _noop,
 }
 

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from sqlalchemy import text
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -138,10 +139,12 @@ async def test_runner_end_to_end_publishes_exactly_the_csv_and_escapes(
     polls = [s for s in run["steps"] if s["name"] == "poll_report"]
     assert len(polls) > 1, "the report outlasts the first wait: the loop loops"
     assert [s["name"] for s in run["steps"]][-3:] == [
-        "download_report",
-        "render_report",
-        "publish_report",
+        "stage_report_csv",
+        "render_staged_report",
+        "publish_staged_report",
     ]
+    assert run["result"]["location"] == f"{base}/site/report.html", "a URL, not a file path"
+    assert not list((tmp_path / "site" / ".staging").iterdir()), "working files are cleared"
     _, *rows = csv_rows(download.text)
     assert table_rows(page.text) == rows, "the page holds exactly the CSV's rows"
     assert [a, "5", "5", "2"] in rows
@@ -293,7 +296,8 @@ async def test_schedule_api_shows_pauses_and_resumes(
     assert shown["cron_expressions"] == ["* * * * *"] and shown["overlap"] == "SKIP"
     assert shown["paused"] is False and len(shown["next_run_times"]) >= 2
     assert paused["paused"] is True and still["paused"] is True, "apply keeps a pause"
-    assert resumed["paused"] is False
+    assert paused["next_run_times"] == still["next_run_times"] == [], "a paused schedule runs not"
+    assert resumed["paused"] is False and len(resumed["next_run_times"]) >= 2
 
 
 async def test_site_page_404_until_published(http: httpx.AsyncClient) -> None:
@@ -348,3 +352,48 @@ async def test_s3_site_store_against_moto(tmp_path: Path, monkeypatch: pytest.Mo
 
     assert first == "s3://site/reports/prod/report.html"
     assert (current, previous) == (b"<p>two</p>", b"<p>one</p>")
+
+
+async def test_a_large_inventory_keeps_the_history_small(
+    settings: Settings,
+    database_url: str,
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    item_prefix: str,
+    tmp_path: Path,
+) -> None:
+    """20,000 store items: the CSV and the page are megabytes, and Temporal refuses payloads
+    past 2 MB. The runner passes references (a claim check), so its history stays small."""
+    async with sessions.begin() as session:
+        await session.execute(
+            text(
+                "INSERT INTO store_items (item_id, stock) "
+                "SELECT :p || '-' || n, n % 97 FROM generate_series(1, 20000) AS n"
+            ),
+            {"p": item_prefix},
+        )
+    store = LocalSiteStore(tmp_path / "site")
+    try:
+        async with (
+            serve_reporting(settings, database_url, client, tmp_path / "site", 0.2) as (base, _),
+            worker_with(client, task_queue, sessions, reports_api_url=base, site_store=store),
+            httpx.AsyncClient(base_url=base, timeout=60) as http,
+        ):
+            started = await http.post("/reports/runs")
+            workflow_id = started.json()["workflow_id"]
+            run = await wait_for_run(http, workflow_id)
+            page = await http.get("/site/report.html")
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+    finally:  # later reports in this session need not carry 20,000 rows
+        async with sessions.begin() as session:
+            await session.execute(
+                text("DELETE FROM store_items WHERE item_id LIKE :p || '-%'"), {"p": item_prefix}
+            )
+
+    assert run["status"] == "COMPLETED", run["error"]
+    assert run["result"]["row_count"] >= 20_000
+    assert len(page.content) > 1_000_000
+    history_bytes = len(history.to_json())
+    print(f"\n20,000+ items: page {len(page.content):,} bytes, history {history_bytes:,} bytes")
+    assert history_bytes < 60_000

@@ -74,5 +74,8 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
         reports.download_report,
         reports.render_report,
         reports.publish_report,
+        reports.stage_report_csv,
+        reports.render_staged_report,
+        reports.publish_staged_report,
         bench_noop,
     ]

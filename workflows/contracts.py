@@ -264,8 +264,21 @@ class ReportPage(BaseModel):
 class PublishedReport(BaseModel):
     report_id: str
     location: str
+    """Where the page is: its URL (runs before the claim check gave a file path)."""
     row_count: int
     size_bytes: int
+
+
+class StagedFile(BaseModel):
+    """A reference to a working file in the site store (a claim check): the report runner's
+    steps pass these, never the CSV or the page itself, so its history stays small however
+    large the inventory grows."""
+
+    report_id: str
+    name: str
+    size_bytes: int
+    generated_at: datetime | None = None
+    row_count: int | None = None
 
 
 # The benchmark's baseline: no-op work of a scenario's shape, in regular activities.

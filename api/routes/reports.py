@@ -120,7 +120,8 @@ async def _describe(handle: ScheduleHandle) -> ScheduleOut:
         ],
         intervals_seconds=[i.every.total_seconds() for i in schedule.spec.intervals],
         overlap=schedule.policy.overlap.name,
-        next_run_times=list(info.next_action_times),
+        # Temporal lists the times a paused schedule would run at; none of them will happen.
+        next_run_times=[] if schedule.state.paused else list(info.next_action_times),
         recent_runs=[
             {
                 "workflow_id": action.action.workflow_id,  # type: ignore[attr-defined]
