@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 
 from core.bench_http import BenchHttpClient, timing_ms
@@ -39,7 +41,7 @@ from core.db import create_engine, create_session_factory
 from core.invariants import stock_violations
 from core.settings import Settings
 from core.stock import set_stock
-from core.temporal import connect
+from core.temporal import connect_patiently
 from workflows.bench import BenchNoopWorkflow
 from workflows.contracts import NoopShape
 
@@ -94,20 +96,25 @@ class Phase:
     machine_busy: float = 0.0
 
 
-def percentile(samples: list[float], p: float) -> float:
+def percentile(samples: list[float], p: float) -> float | None:
+    """The `p`th percentile, or None for no samples (JSON has no NaN)."""
     if not samples:
-        return float("nan")
+        return None
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 class Progress:
-    """One live line on stderr: a bar of closed runs, and the sent count."""
+    """One live line on stderr: a bar of closed runs, and the sent count. Visibility is
+    eventually consistent, so a count can read lower than one before; the bar never goes
+    back."""
 
     def __init__(self, label: str, total: int) -> None:
         self.label, self.total = label, total
+        self.closed = 0
 
     def show(self, sent: int, closed: int) -> None:
+        self.closed = closed = min(max(self.closed, closed), self.total)
         width = 30
         filled = int(width * closed / max(self.total, 1))
         bar = "#" * filled + "." * (width - filled)
@@ -246,10 +253,10 @@ async def _settle(client: Client, settings: Settings, phase: Phase, timeout_s: f
     deadline = time.monotonic() + timeout_s
     while True:
         running = (await client.count_workflows(f"{base} AND ExecutionStatus = 'Running'")).count
+        closed = (await client.count_workflows(f"{base} AND ExecutionStatus != 'Running'")).count
         phase.worker_peak_in_flight = max(phase.worker_peak_in_flight, running)
-        closed = len(phase.sent) - running
         progress.show(len(phase.sent), closed)
-        if running == 0 or time.monotonic() > deadline:
+        if closed >= len(phase.sent) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
     progress.done()
@@ -265,12 +272,24 @@ async def _settle(client: Client, settings: Settings, phase: Phase, timeout_s: f
             )
 
 
-def _spread(samples_ms: list[float]) -> dict[str, float]:
+def _spread(samples_ms: list[float]) -> dict[str, float | None]:
+    """p50, p99 and max in ms; each None when there are no samples."""
     return {
-        "p50": round(percentile(samples_ms, 50), 1),
-        "p99": round(percentile(samples_ms, 99), 1),
-        "max": round(max(samples_ms, default=float("nan")), 1),
+        "p50": _round(percentile(samples_ms, 50)),
+        "p99": _round(percentile(samples_ms, 99)),
+        "max": _round(max(samples_ms, default=None)),
     }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, or None when either is unknown or the denominator is 0."""
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 2)
 
 
 def summarize(phase: Phase) -> dict[str, Any]:
@@ -290,8 +309,8 @@ def summarize(phase: Phase) -> dict[str, Any]:
         "runs_completed_per_s": round(len(completed) / span, 2),
         "runs_closed_per_s": round(len(phase.runs) / span, 2),
         "end_to_end_ms": {
-            "p50": round(percentile(e2e, 50), 1),
-            "p99": round(percentile(e2e, 99), 1),
+            "p50": _round(percentile(e2e, 50)),
+            "p99": _round(percentile(e2e, 99)),
         },
         "cpu_s": phase.cpu_s,
         "worker_peak_rss_mb": phase.worker_peak_rss_mb,
@@ -359,10 +378,24 @@ class Bench:
         return "/cases", {"case_id": f"bench-{self.tag}-{index}"}
 
 
+class BenchTargetError(RuntimeError):
+    """The stack to measure is not all there; the message says what is missing."""
+
+
 async def run_bench(options: Options, settings: Settings, database_url: str) -> dict[str, Any]:
-    client = await connect(settings)
+    client = await connect_patiently(settings, wait_s=5)
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1 FROM store_items LIMIT 1"))
+    except DBAPIError as err:
+        await engine.dispose()
+        raise BenchTargetError(
+            f"the database at {engine.url.render_as_string(hide_password=True)} is not the "
+            "stack's: it has no Statewright tables (run `statewright migrate`, or point "
+            "DATABASE_URL or STATEWRIGHT_DATA_DIR at the stack)"
+        ) from err
     bench = Bench(options, settings, client)
     base_url = settings.reports_api_url
     headers = {}
@@ -403,26 +436,27 @@ def report(
         "baseline": base,
         "scenario_figures": real,
         "ratios": {
-            "throughput_vs_baseline": round(
-                real["runs_completed_per_s"] / max(base["runs_completed_per_s"], 1e-9), 2
+            "throughput_vs_baseline": _ratio(
+                real["runs_completed_per_s"], base["runs_completed_per_s"]
             ),
             # Runs that ended any way: a case escalated by design ends FAILED, and is done.
-            "closed_throughput_vs_baseline": round(
-                real["runs_closed_per_s"] / max(base["runs_closed_per_s"], 1e-9), 2
+            "closed_throughput_vs_baseline": _ratio(
+                real["runs_closed_per_s"], base["runs_closed_per_s"]
             ),
-            "post_p99_vs_start_p99": round(
-                real["post_latency_ms"]["p99"] / max(base["post_latency_ms"]["p99"], 1e-9), 2
+            "post_p99_vs_start_p99": _ratio(
+                real["post_latency_ms"]["p99"], base["post_latency_ms"]["p99"]
             ),
             # The same requests, against the start call the API made for them: what the API
             # itself adds, under the same load.
-            "post_p99_vs_api_start_call_p99": round(
-                real["post_latency_ms"]["p99"] / max(real["api_start_call_ms"]["p99"], 1e-9), 2
+            "post_p99_vs_api_start_call_p99": _ratio(
+                real["post_latency_ms"]["p99"], real["api_start_call_ms"]["p99"]
             ),
-            "cpu_vs_baseline": round(
-                cpu / max(base["cpu_s"]["worker"] + base["cpu_s"]["server"], 1e-9), 2
-            ),
+            "cpu_vs_baseline": _ratio(cpu, base["cpu_s"]["worker"] + base["cpu_s"]["server"]),
         },
-        "cost_per_line_cpu_ms": round(1000 * cpu / max(real["closed"] * lines, 1), 3),
+        "cpu_per_run_ms": round(1000 * cpu / max(real["closed"], 1), 3),
+        "cpu_per_line_ms": round(1000 * cpu / max(real["closed"] * lines, 1), 3)
+        if options.scenario == "orders"
+        else None,
         "invariants": {"checked": options.scenario == "orders", "violations": violations},
         "raw": {
             "post_latency_ms": scenario.latencies_ms,
@@ -494,17 +528,20 @@ def print_table(result: dict[str, Any]) -> None:
     for name, a, b in rows:
         print(f"{name:<{width}}  {a:>22}  {b:>22}")
     print()
-    for label, value in (
-        ("throughput vs no-op baseline", f"{ratios['throughput_vs_baseline']}x"),
-        ("closed runs per second vs baseline", f"{ratios['closed_throughput_vs_baseline']}x"),
-        ("POST p99 vs raw start p99 (baseline phase)", f"{ratios['post_p99_vs_start_p99']}x"),
+    figures = [
+        ("throughput vs no-op baseline", _times(ratios["throughput_vs_baseline"])),
+        ("closed runs per second vs baseline", _times(ratios["closed_throughput_vs_baseline"])),
+        ("POST p99 vs raw start p99 (baseline phase)", _times(ratios["post_p99_vs_start_p99"])),
         (
             "POST p99 vs the API's own start call p99",
-            f"{ratios['post_p99_vs_api_start_call_p99']}x",
+            _times(ratios["post_p99_vs_api_start_call_p99"]),
         ),
-        ("CPU (worker + server) vs baseline", f"{ratios['cpu_vs_baseline']}x"),
-        ("CPU per line ordered", f"{result['cost_per_line_cpu_ms']} ms"),
-    ):
+        ("CPU (worker + server) vs baseline", _times(ratios["cpu_vs_baseline"])),
+        ("CPU (worker + server) per run", f"{result['cpu_per_run_ms']} ms"),
+    ]
+    if result["cpu_per_line_ms"] is not None:  # orders only: a cart has lines
+        figures.append(("CPU per line ordered", f"{result['cpu_per_line_ms']} ms"))
+    for label, value in figures:
         print(f"{label:<{width}}  {value}")
     invariants = result["invariants"]
     if invariants["checked"]:
@@ -516,8 +553,26 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"stock invariants: {verdict}")
 
 
-def _trio(figures: dict[str, float]) -> str:
-    return f"{figures['p50']} / {figures['p99']} / {figures['max']}"
+def _trio(figures: dict[str, float | None]) -> str:
+    return " / ".join("-" if figures[k] is None else str(figures[k]) for k in ("p50", "p99", "max"))
+
+
+def _times(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio}x"
+
+
+def closes_per_second(closes: list[float], bins: int = 30) -> tuple[list[float], list[float]]:
+    """Bin close times into about `bins` equal steps (at least 0.1 s wide): the time of each
+    step and the runs closed per second in it. Whole seconds left a short run a few dots."""
+    if not closes:
+        return [], []
+    t0 = closes[0]
+    span = max(closes[-1] - t0, 0.1)
+    width = max(span / bins, 0.1)
+    counts = [0] * (int(span / width) + 1)
+    for close in closes:
+        counts[min(int((close - t0) / width), len(counts) - 1)] += 1
+    return [i * width for i in range(len(counts))], [c / width for c in counts]
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
@@ -543,10 +598,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         (raw["closes"], f"{result['scenario']} (API)"),
     ):
         if closes:
-            t0 = closes[0]
-            seconds = [int(c - t0) for c in closes]
-            counts = [seconds.count(s) for s in range(max(seconds) + 1)]
-            right.plot(range(len(counts)), counts, label=label)
+            times, rates = closes_per_second(closes)
+            right.plot(times, rates, label=label)
     right.set_xlabel("seconds since the first close")
     right.set_ylabel("runs closed per second")
     right.set_title("throughput over time")
@@ -568,7 +621,8 @@ def write_outputs(result: dict[str, Any], options: Options) -> None:
             if result["raw"]["post_latency_ms"]
             else None
         }
-        options.json_path.write_text(json.dumps(slim, indent=2) + "\n")
+        # allow_nan=False: a figure that is not a number must be null, never NaN.
+        options.json_path.write_text(json.dumps(slim, indent=2, allow_nan=False) + "\n")
         print(f"figures written to {options.json_path}")
     if options.plot_path:
         plot(result, options.plot_path)

@@ -115,8 +115,26 @@ def cmd_keys_new(_: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from core.bench import Options, run_bench, write_outputs
+    from core.bench import BenchTargetError, Options, run_bench, write_outputs
+    from core.embedded import running_postgres_url
 
+    overrides: dict[str, object] = {}
+    if args.api_url:
+        overrides["reports_api_url_override"] = args.api_url
+    if args.temporal_address:
+        overrides["temporal_address"] = args.temporal_address
+    settings = settings.model_copy(update=overrides)
+    # The stack's own database: DATABASE_URL, or the embedded Postgres that `statewright up`
+    # runs in this data folder. Never a new one: it would be empty, and measure nothing.
+    database_url = settings.database_url or running_postgres_url(settings.data_path / "postgres")
+    if database_url is None:
+        log.error(
+            "no database to check the stack against: no Postgres runs in %s and DATABASE_URL "
+            "is unset. Run the bench with the STATEWRIGHT_DATA_DIR (or DATABASE_URL) of the "
+            "stack it targets",
+            settings.data_path / "postgres",
+        )
+        return 1
     options = Options(
         scenario=args.scenario,
         count=args.count,
@@ -125,7 +143,11 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
         json_path=args.json,
         plot_path=args.plot,
     )
-    result = asyncio.run(run_bench(options, settings, resolve_database_url(settings)))
+    try:
+        result = asyncio.run(run_bench(options, settings, database_url))
+    except BenchTargetError as err:
+        log.error("%s", err)
+        return 1
     write_outputs(result, options)
     return 1 if result["invariants"]["violations"] else 0
 
@@ -163,6 +185,17 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(handler=cmd_schedules_apply)
     bench = command("bench", cmd_bench, "load a running stack through its API, with a baseline")
     bench.add_argument("scenario", choices=["orders", "payments", "webhooks", "cases"])
+    bench.add_argument(
+        "--api-url",
+        help="the stack's API (default: STATEWRIGHT_REPORTS_API_URL, else this machine's "
+        "API at STATEWRIGHT_API_HOST and STATEWRIGHT_API_PORT)",
+    )
+    bench.add_argument(
+        "--temporal-address",
+        help="its Temporal frontend, host:port (default: TEMPORAL_ADDRESS, else the dev "
+        "server's port). Its database comes from DATABASE_URL, or the running embedded "
+        "Postgres of STATEWRIGHT_DATA_DIR",
+    )
     bench.add_argument("--count", type=int, default=1000, help="runs per phase (1000)")
     bench.add_argument("--concurrency", type=int, default=32, help="senders at once (32)")
     bench.add_argument("--lines", type=int, default=2, help="lines per cart, for orders (2)")

