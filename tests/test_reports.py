@@ -152,6 +152,7 @@ async def test_runner_end_to_end_publishes_exactly_the_csv_and_escapes(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert SCRIPT_ITEM not in page.text
     assert f'<span id="row-count">{len(rows)}</span>' in page.text
+    assert '<time id="generated-at" datetime="' in page.text, "the page says when it was made"
     assert previous.status_code == 200 and previous.text == page.text, "the last page is kept"
 
 

@@ -39,6 +39,15 @@ def quick_start_commands() -> list[str]:
     return [line for line in blocks[0].splitlines() if line.strip()]
 
 
+def readme_banner() -> str:
+    """The block the README shows `up` printing."""
+    readme = (REPO / "README.md").read_text()
+    after = readme.split("it prints where to look:\n", 1)[1]
+    match = re.match(r"\s*```\n(.*?)```", after, re.DOTALL)
+    assert match, "the quick start shows the banner right after saying so"
+    return match.group(1)
+
+
 def test_quick_start_is_two_commands_and_ci_runs_the_second() -> None:
     commands = quick_start_commands()
     assert commands == ["python3 dev.py up", "python3 dev.py test"]
@@ -112,10 +121,13 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
     script = walkthrough_script().replace("127.0.0.1:8000", f"127.0.0.1:{stack.api_port}")
 
     with stack.running() as banner:
-        assert f"Start here    {stack.base}/" in banner
-        assert f"API docs      {stack.base}/docs" in banner
-        assert f"Temporal UI   http://127.0.0.1:{stack.ui_port}" in banner
-        assert f"Data folder   {stack.data_dir}" in banner
+        promised = (
+            readme_banner()
+            .replace("127.0.0.1:8000", f"127.0.0.1:{stack.api_port}")
+            .replace("127.0.0.1:8233", f"127.0.0.1:{stack.ui_port}")
+            .replace("/path/to/checkout/.data", str(stack.data_dir))
+        )
+        assert promised in banner, "up prints what the README says it prints"
         assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200
         assert httpx.get(f"{stack.base}/docs").status_code == 200
         assert "Statewright" in httpx.get(f"{stack.base}/").text
@@ -127,7 +139,28 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
             timeout=120,
         )
         assert walk.returncode == 0, walk.stdout + walk.stderr
-        first_order = json.loads(walk.stdout.splitlines()[2])["order_id"]  # echo "$RESPONSE"
+        reference = json.loads(walk.stdout.splitlines()[2])  # echo "$RESPONSE"
+        first_order = reference["order_id"]
+        ui = f"http://127.0.0.1:{stack.ui_port}"
+        assert reference["ui_url"].startswith(f"{ui}/namespaces/default/workflows/order-")
+        assert httpx.get(reference["ui_url"]).status_code == 200
+        # What the Temporal UI shows comes from its own API: the order is found by its
+        # OrderId search attribute, and its four steps are local-activity markers.
+        query = {"query": f'OrderId="{first_order}"'}
+        found = httpx.get(f"{ui}/api/v1/namespaces/default/workflows", params=query).json()
+        assert [e["execution"]["workflowId"] for e in found["executions"]] == [
+            f"order-{first_order}"
+        ]
+        history = httpx.get(
+            f"{ui}/api/v1/namespaces/default/workflows/order-{first_order}/history"
+        ).json()["history"]["events"]
+        markers = [
+            e["markerRecordedEventAttributes"]["markerName"]
+            for e in history
+            if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+            and e["markerRecordedEventAttributes"]["markerName"] == "core_local_activity"
+        ]
+        assert len(markers) == 4
         assert '"status":"COMPLETED"' in walk.stdout
         assert "not in stock: sku-2 (requested 1, available 0)" in walk.stdout
         assert httpx.get(f"{stack.base}/store-items/sku-1").json()["stock"] == 8
