@@ -22,6 +22,7 @@ RUN pip install --no-cache-dir -r requirements.lock
 
 # Then the project itself, without touching the dependencies installed above.
 COPY pyproject.toml README.md ./
+COPY statewright ./statewright
 COPY core ./core
 COPY api ./api
 COPY worker ./worker

@@ -22,7 +22,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
-LOCKS = {"runtime": ["requirements.lock"], "dev": ["requirements.lock", "requirements-dev.lock"]}
+LOCKS = {
+    "runtime": ["requirements.lock"],
+    # `statewright bench` plots with matplotlib, which the runtime does not need.
+    "bench": ["requirements.lock", "requirements-bench.lock"],
+    "dev": ["requirements.lock", "requirements-bench.lock", "requirements-dev.lock"],
+}
 
 
 def say(message: str) -> None:
@@ -76,7 +81,7 @@ def main(argv: list[str]) -> int:
         return 2
     task, rest = argv[0], argv[1:]
     if task in ("up", "cli"):
-        ensure_env("runtime")
+        ensure_env("bench" if rest[:1] == ["bench"] else "runtime")
         become([str(BIN / "statewright"), *(["up"] if task == "up" else []), *rest])
     ensure_env("dev")
     if task == "test":

@@ -24,11 +24,11 @@ from activities.payment_provider import SimulatedPaymentProvider
 from api.app import create_app
 from api.server import server_config
 from core.db import SessionFactory, create_engine, create_session_factory
-from core.embedded import find_binary, start_postgres, temporal_binary
-from core.migrate import upgrade
 from core.search_attributes import ALL as SEARCH_ATTRIBUTES
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
+from migrations.apply import upgrade
+from statewright.embedded import find_binary, start_postgres, temporal_binary
 from tests.helpers import dependencies_for_tests
 from worker.main import build_worker
 

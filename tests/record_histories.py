@@ -31,12 +31,12 @@ from activities.payment_provider import SimulatedPaymentProvider
 from activities.payments import PaymentActivities
 from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
-from core.embedded import start_postgres, temporal_binary
-from core.migrate import upgrade
 from core.search_attributes import ALL as SEARCH_ATTRIBUTES
 from core.settings import Settings
 from core.site_store import LocalSiteStore
 from core.temporal import DATA_CONVERTER
+from migrations.apply import upgrade
+from statewright.embedded import start_postgres, temporal_binary
 from tests.conftest import serve
 from tests.helpers import (
     ScriptedRandom,

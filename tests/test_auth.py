@@ -16,11 +16,11 @@ from temporalio.client import Client
 
 from api.app import create_app
 from api.auth import KeyRing
-from core.cli import _run
 from core.db import SessionFactory
 from core.keys import ApiKeySpec, digest, new_key
 from core.settings import Settings
 from core.site_store import LocalSiteStore
+from statewright.cli import _run
 from tests.conftest import serve
 from tests.helpers import stock_items, wait_for_run, worker_with
 

@@ -16,7 +16,9 @@ import psycopg
 import pytest
 from temporalio.client import Client
 
-from core.bench import (
+from core.settings import Settings
+from statewright.bench.http_client import BenchHttpClient, BenchHttpError, timing_ms
+from statewright.bench.runner import (
     Options,
     Phase,
     Progress,
@@ -26,8 +28,6 @@ from core.bench import (
     run_bench,
     write_outputs,
 )
-from core.bench_http import BenchHttpClient, BenchHttpError, timing_ms
-from core.settings import Settings
 from tests.conftest import REPO
 
 
@@ -104,7 +104,7 @@ def test_bench_client_speaks_plain_http_only() -> None:
 
 def test_help_says_how_to_target_another_stack() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "core.cli", "bench", "--help"], capture_output=True, text=True
+        [sys.executable, "-m", "statewright.cli", "bench", "--help"], capture_output=True, text=True
     )
     assert done.returncode == 0
     assert "--api-url" in done.stdout and "--temporal-address" in done.stdout
@@ -114,7 +114,7 @@ def test_help_says_how_to_target_another_stack() -> None:
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}}
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "statewright.cli", *args],
         capture_output=True,
         text=True,
         env={**clean, **env},

@@ -31,8 +31,8 @@ from activities.payment_provider import SimulatedPaymentProvider
 from activities.payments import PaymentActivities
 from activities.webhooks import WebhookActivities
 from core.db import SessionFactory
-from core.invariants import assert_stock_invariants
 from core.models import Payment, WebhookEvent
+from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import (
     activity_name,
     ledger_rows,

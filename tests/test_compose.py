@@ -128,3 +128,10 @@ def test_dockerfile_installs_the_lock_before_the_source(dockerfile: str) -> None
     source = re.search(r"^COPY\s+core\b", dockerfile, re.M)
     assert lock and source and lock.start() < source.start()
     assert re.search(r"pip install .*--no-deps \.", dockerfile)
+
+
+def test_dockerfile_copies_every_package(dockerfile: str) -> None:
+    """An image missing a package fails only when a process first imports it."""
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    copied = set(re.findall(r"^COPY\s+(\w+)\s+\./\1\s*$", dockerfile, re.M))
+    assert packages <= copied, packages - copied

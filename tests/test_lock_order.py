@@ -15,8 +15,8 @@ from temporalio.client import Client
 
 from activities.cart_inventory import CartInventoryActivities
 from core.db import SessionFactory
-from core.invariants import assert_stock_invariants
 from core.settings import Settings
+from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import start_order, stock_items, stock_of
 from workflows.contracts import CreateOrderInput, OrderLine
 

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from core.db import SessionFactory
-from core.invariants import assert_stock_invariants
+from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import stock_of, wait_for_run
 
 

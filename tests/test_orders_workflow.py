@@ -14,8 +14,8 @@ from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from api.runs import describe_run
 from core.db import SessionFactory
-from core.invariants import assert_stock_invariants
 from core.settings import Settings
+from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import (
     count_orders,
     ledger_rows,

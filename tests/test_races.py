@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.db import SessionFactory
-from core.invariants import assert_stock_invariants
+from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import stock_items, wait_for_run
 
 ITEMS = ("a", "b", "c")

@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.reports import ReportActivities
 from api.app import create_app
+from api.schedules import REPORT_SCHEDULE_ID, apply_report_schedule
 from core.db import SessionFactory
-from core.schedules import REPORT_SCHEDULE_ID, apply_report_schedule
 from core.settings import Settings
 from core.site_store import LocalSiteStore, S3SiteStore
 from tests.browser import rendered_dom

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from activities.cart_inventory import CartInventoryActivities
 from api.schemas import WorkflowType
 from core.db import SessionFactory
-from core.invariants import assert_stock_invariants
+from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import (
     order_status,
     stock_items,

@@ -25,7 +25,7 @@ from activities.failures import (
     classify,
 )
 from core.db import SessionFactory, create_engine
-from core.invariants import assert_stock_invariants
+from statewright.bench.invariants import assert_stock_invariants
 from tests.conftest import free_port
 from tests.helpers import ledger_rows, order_status, start_order, stock_items, stock_of, worker_with
 from workflows.contracts import CartLedgerResult, CreateOrderInput, OrderRecord

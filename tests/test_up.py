@@ -83,7 +83,7 @@ class Stack:
         self.log = log
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "core.cli", "up"],
+                [sys.executable, "-m", "statewright.cli", "up"],
                 cwd=REPO,
                 env=self.env,
                 stdout=out,

@@ -20,8 +20,8 @@ import psutil
 import pytest
 
 from core.settings import Settings
-from core.supervisor import MAX_FAST_CRASHES
-from core.supervisor import Stack as Supervised
+from statewright.supervisor import MAX_FAST_CRASHES
+from statewright.supervisor import Stack as Supervised
 from tests.test_up import Stack
 
 
@@ -99,7 +99,7 @@ def killer(part: str, stack: Stack) -> Callable[[], None]:
     if part == "Postgres":
         postmaster = postmaster_of(stack.data_dir)
         return lambda: os.kill(postmaster, signal.SIGKILL)
-    words = ("core.cli", "worker") if part == "worker" else ("server", "start-dev")
+    words = ("statewright.cli", "worker") if part == "worker" else ("server", "start-dev")
     process = child_of(stack.process_pid, *words)
     return lambda: process.send_signal(signal.SIGKILL)
 

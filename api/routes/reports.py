@@ -13,6 +13,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.reporting import current_report, request_report
+from api.schedules import REPORT_SCHEDULE_ID
 from api.schemas import (
     PRINTABLE,
     ErrorOut,
@@ -24,7 +25,6 @@ from api.schemas import (
 )
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from core.models import Report
-from core.schedules import REPORT_SCHEDULE_ID
 from workflows.contracts import ReportRunInput
 from workflows.reports import ReportRunnerWorkflow
 

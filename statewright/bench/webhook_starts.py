@@ -2,7 +2,7 @@
 
 Run it against a stack that is up (`python3 dev.py up` in another terminal):
 
-    .venv/bin/python -m scripts.bench_webhooks [--count 500] [--api URL] [--json FILE]
+    .venv/bin/python -m statewright.bench.webhook_starts [--count 500] [--api URL] [--json FILE]
 
 The two kinds of start alternate, one of each in turn, so that both see the same server and
 worker load. Target (issue 3): webhook p99 at most 1.5 times the raw start p99.
