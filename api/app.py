@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
@@ -11,23 +11,26 @@ from temporalio.client import Client
 from api import errors
 from api.auth import AUTH_RESPONSES, KeyRing, RateLimiter
 from api.deps import AppState
+from api.flows import ApiFlow, scopes, workflow_types
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
 from api.pages import pages_router
 from api.query import known_query_only
-from api.routes import cases, health, orders, payments, reports, runs, site, store, webhooks
+from api.routes import health, reporting, runs, site, store
+from api.routes.runs import listing_router
+from api.step_inputs import StepInputs
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 from core.site_store import configured_site_store
 
-# Routes are matched in this order, one pattern at a time, on every request: the starts that
-# carry load come first. The docs keep the walk-through's order through DOC_TAGS.
-PROTECTED = (orders, webhooks, payments, cases, runs, store, reports, site)
-DOC_TAGS = ["health", "store", "orders", "payments", "webhooks", "cases", "reports", "site", "runs"]
 
-
-def create_app(settings: Settings, database_url: str, client: Client | None = None) -> FastAPI:
-    """Build the API. Pass `client` to share an already connected Temporal client."""
+def create_app(
+    flows: Sequence[ApiFlow], settings: Settings, database_url: str, client: Client | None = None
+) -> FastAPI:
+    """Build the API for the workflows declared in `flows` (the manifest,
+    `statewright.flows`). Pass `client` to share an already connected Temporal client."""
+    keys = KeyRing(settings.api_keys, known_scopes=scopes(flows))
+    step_inputs = StepInputs([flow.workflow for flow in flows])
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,8 +41,9 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
             sessions=create_session_factory(engine),
             temporal=TemporalGateway(settings, client),
             site_store=configured_site_store(settings),
-            keys=KeyRing(settings.api_keys),
+            keys=keys,
             limiter=RateLimiter(settings.rate_limit_per_minute),
+            step_inputs=step_inputs,
         )
         try:
             yield
@@ -57,15 +61,31 @@ def create_app(settings: Settings, database_url: str, client: Client | None = No
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        openapi_tags=[{"name": tag} for tag in DOC_TAGS],
+        openapi_tags=[
+            {"name": tag}
+            for tag in [
+                "health",
+                "store",
+                *(f.name for f in flows if f.routes),
+                reporting.TAG,
+                "site",
+                "runs",
+            ]
+        ],
         # Starlette answers `/runs/` with a redirect to an absolute URL built from the Host
         # header, which the client controls. A path is spelled one way; the other is a 404.
         redirect_slashes=False,
         dependencies=[Depends(known_query_only)],
     )
     errors.install(app)
-    for module in PROTECTED:
-        app.include_router(module.router, responses=AUTH_RESPONSES if keys_on else None)
+    # Routes are matched in this order, one pattern at a time, on every request: the starts
+    # that carry load come first.
+    protected = [flow.routes for flow in flows if flow.routes is not None]
+    protected += [listing_router(workflow_types(flows)), runs.router, store.router]
+    # The reporting API the report runner polls: a third party's in seed 001, a stand-in here.
+    protected += [reporting.router, site.router]
+    for router in protected:
+        app.include_router(router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(health.router)
     app.include_router(pages_router(app))
     app.add_middleware(

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import Depends, HTTPException, Request
 
 from api.schemas import json_error
-from core.keys import ApiKeySpec, Scope, digest
+from core.keys import ApiKeySpec, digest
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: json_error("missing or unknown API key"),
@@ -27,8 +27,20 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+class UnknownScope(ValueError):
+    """A configured key holds a scope no route of this deployment checks."""
+
+
 class KeyRing:
-    def __init__(self, specs: Sequence[ApiKeySpec]) -> None:
+    def __init__(self, specs: Sequence[ApiKeySpec], known_scopes: Sequence[str]) -> None:
+        for spec in specs:
+            unknown = [scope for scope in spec.scopes if scope not in known_scopes]
+            if unknown:
+                # A misspelt scope would otherwise just fail every request with 403.
+                raise UnknownScope(
+                    f"API key {spec.name!r} holds unknown scope(s) {', '.join(unknown)}; "
+                    f"the scopes are {', '.join(known_scopes)}"
+                )
         self._specs = [(bytes.fromhex(spec.sha256), spec) for spec in specs]
 
     @property
@@ -76,7 +88,7 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key", "").strip() or None
 
 
-def require(scope: Scope) -> Any:
+def require(scope: str) -> Any:
     """A route dependency: the request's key must carry `scope` (or `admin`)."""
 
     async def check(request: Request) -> None:

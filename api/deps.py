@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from api.auth import KeyRing, RateLimiter
 from api.gateway import TemporalGateway
+from api.step_inputs import StepInputs
 from core.db import SessionFactory
 from core.settings import Settings
 from core.site_store import SiteStore
@@ -26,6 +27,7 @@ class AppState:
     site_store: SiteStore
     keys: KeyRing
     limiter: RateLimiter
+    step_inputs: StepInputs
     known_items: set[str] = field(default_factory=set)
     """Store item ids seen to exist; items are never deleted, so this only grows."""
 
@@ -53,6 +55,11 @@ async def get_client(state: State) -> Client:
     return await state.temporal.client()
 
 
+async def get_step_inputs(state: State) -> StepInputs:
+    return state.step_inputs
+
+
+StepInputsDep = Annotated[StepInputs, Depends(get_step_inputs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClientDep = Annotated[Client, Depends(get_client)]

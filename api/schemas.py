@@ -221,15 +221,6 @@ class WebhookFailed(BaseModel):
     detail: str
 
 
-class WorkflowType(StrEnum):
-    CREATE_ORDER = "CreateOrderWorkflow"
-    PROCESS_ORDER = "ProcessOrderWorkflow"
-    WEBHOOK = "WebhookWorkflow"
-    SUPPORT_CASE = "SupportCaseWorkflow"
-    REPORT_RUNNER = "ReportRunnerWorkflow"
-    BENCH_NOOP = "BenchNoopWorkflow"
-
-
 class RunStatus(StrEnum):
     RUNNING = "RUNNING"
     COMPLETED = "COMPLETED"

@@ -20,6 +20,7 @@ from api.schemas import RunRef
 from core.settings import Settings
 
 FINGERPRINT = "request_fingerprint"
+KEY = "idempotency_key"
 
 IdempotencyKey = Annotated[
     str | None,
@@ -63,6 +64,14 @@ class Started:
     """Time spent in Temporal calls to start the run, answered as `Server-Timing`."""
 
 
+class RunInProgress(Exception):
+    """The workflow id already has a run in progress, started by another request."""
+
+    def __init__(self, workflow_id: str) -> None:
+        super().__init__(f"{workflow_id} already has a run in progress")
+        self.workflow_id = workflow_id
+
+
 async def start_run(
     client: Client,
     run: Callable[[Any, In], Awaitable[Out]],
@@ -73,34 +82,68 @@ async def start_run(
     key: str | None,
     request: Any,
     index: TypedSearchAttributes = TypedSearchAttributes.empty,
+    reruns: bool = False,
 ) -> Started:
-    """Start a run; with a key, a repeat returns the existing run, and a changed body is 409.
+    """Start a run; with an Idempotency-Key, a repeat returns the run the key started, and the
+    same key with a different body is 409 (`IdempotencyConflict`).
+
+    Workflow ids are named one of two ways:
+    - by the request (default): the id is random, or derived from the key, so a run with this
+      id can only be this key's;
+    - by a business entity (`reruns=True`, cases): the entity has one run at a time and a new
+      one once the last has closed. The key is kept in the run's memo and looked for among
+      the entity's runs; a run in progress that is not the key's is `RunInProgress`.
+
     `index`: the search attributes that let the run be found by its business id."""
     began = time.perf_counter()
-    if key is None:
-        handle = await client.start_workflow(
-            run, arg, id=workflow_id, task_queue=task_queue, search_attributes=index
-        )
-        return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
-    print_ = fingerprint(request)
+    print_ = fingerprint(request) if key is not None else None
+    if key is not None and reruns:
+        earlier = await _run_with_key(client, workflow_id, key, print_)
+        if earlier is not None:
+            return earlier
+    memo = None
+    if key is not None:
+        memo = {FINGERPRINT: print_, KEY: key} if reruns else {FINGERPRINT: print_}
     try:
         handle = await client.start_workflow(
             run,
             arg,
             id=workflow_id,
             task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={FINGERPRINT: print_},
+            # A run named by its request may never start twice, even after it has closed.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+            if reruns or key is None
+            else WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo=memo,
             search_attributes=index,
         )
-        return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
     except WorkflowAlreadyStartedError:
-        existing = await client.get_workflow_handle(workflow_id).describe()
-        if await existing.memo_value(FINGERPRINT, default=None) != print_:
-            raise IdempotencyConflict(
-                "this Idempotency-Key was already used with a different request body"
-            ) from None
-        return Started(workflow_id, existing.run_id, replayed=True, temporal_ms=since(began))
+        latest = await client.get_workflow_handle(workflow_id).describe()
+        ours = key is not None and (not reruns or await latest.memo_value(KEY, default=None) == key)
+        if not ours:
+            raise RunInProgress(workflow_id) from None
+        _same_body(await latest.memo_value(FINGERPRINT, default=None), print_)
+        return Started(workflow_id, latest.run_id, replayed=True, temporal_ms=since(began))
+    return Started(workflow_id, _run_id(handle), replayed=False, temporal_ms=since(began))
+
+
+async def _run_with_key(
+    client: Client, workflow_id: str, key: str, print_: str | None
+) -> Started | None:
+    """The entity's earlier run that this key started, found through visibility."""
+    async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        memo = await run.memo()
+        if memo.get(KEY) == key:
+            _same_body(memo.get(FINGERPRINT), print_)
+            return Started(workflow_id, run.run_id, replayed=True)
+    return None
+
+
+def _same_body(recorded: object, print_: str | None) -> None:
+    if recorded != print_:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used with a different request body"
+        )
 
 
 def since(began: float) -> float:

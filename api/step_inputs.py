@@ -16,6 +16,7 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -32,7 +33,6 @@ from temporalio.worker import (
 )
 
 from core.temporal import DATA_CONVERTER
-from workflows.catalog import WORKFLOWS
 
 log = logging.getLogger(__name__)
 
@@ -78,32 +78,37 @@ class _Interceptor(Interceptor):
         return _Inbound
 
 
-_REPLAYER = Replayer(
-    workflows=list(WORKFLOWS),
-    data_converter=DATA_CONVERTER,
-    interceptors=[_Interceptor()],
-    # Replay only runs workflow code this project wrote and tests for determinism.
-    workflow_runner=UnsandboxedWorkflowRunner(),
-)
+class StepInputs:
+    """Recovers local steps' inputs by replaying histories through `workflows`' code."""
 
+    def __init__(self, workflows: Sequence[type]) -> None:
+        self._replayer = Replayer(
+            workflows=list(workflows),
+            data_converter=DATA_CONVERTER,
+            interceptors=[_Interceptor()],
+            # Replay only runs workflow code this project wrote and tests for determinism.
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        )
 
-async def local_step_inputs(history: WorkflowHistory, run_id: str, closed: bool) -> dict[int, Any]:
-    """Each local step's input, by its sequence number; empty if the replay fails (the run
-    view then shows no input, rather than failing)."""
-    with _lock:
-        if run_id in _closed:
-            _closed.move_to_end(run_id)
-            return _closed[run_id]
-    async with _replaying:
-        try:
-            await _REPLAYER.replay_workflow(history, raise_on_replay_failure=False)
-        except Exception:
-            log.warning("could not replay run %s to show its step inputs", run_id, exc_info=True)
+    async def of(self, history: WorkflowHistory, run_id: str, closed: bool) -> dict[int, Any]:
+        """Each local step's input, by its sequence number; empty if the replay fails (the
+        run view then shows no input, rather than failing)."""
         with _lock:
-            inputs = _noted.pop(run_id, {})
-    with _lock:
-        if closed:
-            _closed[run_id] = inputs
-            while len(_closed) > CACHED_RUNS:
-                _closed.popitem(last=False)
-    return inputs
+            if run_id in _closed:
+                _closed.move_to_end(run_id)
+                return _closed[run_id]
+        async with _replaying:
+            try:
+                await self._replayer.replay_workflow(history, raise_on_replay_failure=False)
+            except Exception:
+                log.warning(
+                    "could not replay run %s to show its step inputs", run_id, exc_info=True
+                )
+            with _lock:
+                inputs = _noted.pop(run_id, {})
+        with _lock:
+            if closed:
+                _closed[run_id] = inputs
+                while len(_closed) > CACHED_RUNS:
+                    _closed.popitem(last=False)
+        return inputs

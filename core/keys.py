@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Annotated, Literal, get_args
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-Scope = Literal[
-    "orders:write",
-    "payments:write",
-    "webhooks:write",
-    "cases:write",
-    "reports:write",
-    "runs:read",
-    "runs:cancel",
-    "admin",
-]
-SCOPES: tuple[Scope, ...] = get_args(Scope)
+Scope = Annotated[str, StringConstraints(pattern=r"^(admin|[a-z][a-z0-9-]*:(read|write|cancel))$")]
+"""`admin`, or `<resource>:<action>`. Which scopes exist depends on the workflows deployed
+(each flow's start routes need `<flow>:write`); the API refuses keys with any other."""
 
 KEY_PREFIX = "sw_"
 

@@ -29,6 +29,7 @@ from core.settings import Settings
 from core.temporal import DATA_CONVERTER
 from migrations.apply import upgrade
 from statewright.embedded import find_binary, start_postgres, temporal_binary
+from statewright.flows import FLOWS
 from tests.helpers import dependencies_for_tests
 from worker.main import build_worker
 
@@ -114,7 +115,7 @@ async def worker(
 ) -> AsyncIterator[Worker]:
     """The production worker (every workflow and activity) on this test's task queue."""
     deps = dependencies_for_tests(sessions, provider=provider)
-    async with build_worker(client, task_queue, deps) as running:
+    async with build_worker(FLOWS, client, task_queue, deps) as running:
         yield running
 
 
@@ -142,7 +143,7 @@ async def serve(app: FastAPI, settings: Settings | None = None) -> AsyncIterator
 @pytest.fixture
 async def api(settings: Settings, database_url: str, client: Client) -> AsyncIterator[str]:
     """The real app, sharing the session's Temporal client; yields its base URL."""
-    async with serve(create_app(settings, database_url, client), settings) as base_url:
+    async with serve(create_app(FLOWS, settings, database_url, client), settings) as base_url:
         yield base_url
 
 

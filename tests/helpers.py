@@ -17,13 +17,15 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
+from activities.dependencies import Dependencies
 from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory
 from core.models import Order, StockLedgerEntry, StoreItem
 from core.site_store import LocalSiteStore
 from core.stock import set_stock
-from worker.interceptors import StepFailures
-from worker.registry import WORKFLOWS, Dependencies, build_activities
+from statewright.flows import FLOWS
+from worker.flows import activities_of
+from worker.main import build_worker
 from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
 from workflows.orders import CreateOrderWorkflow
 
@@ -83,22 +85,14 @@ def worker_with(
     task_queue: str,
     sessions: SessionFactory,
     *overrides: Callable[..., Any],
-    **deps: Any,
+    **dependencies: Any,
 ) -> Worker:
     """The production worker, with some activities replaced by test doubles of the same name,
     and any dependency (provider, rng, reports_api_url, site_store) replaced by keyword."""
     replaced = {activity_name(fn): fn for fn in overrides}
-    activities = [
-        replaced.get(activity_name(fn), fn)
-        for fn in build_activities(dependencies_for_tests(sessions, **deps))
-    ]
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=list(WORKFLOWS),
-        activities=activities,
-        interceptors=[StepFailures()],
-    )
+    deps = dependencies_for_tests(sessions, **dependencies)
+    activities = [replaced.get(activity_name(fn), fn) for fn in activities_of(FLOWS, deps)]
+    return build_worker(FLOWS, client, task_queue, deps, activities=activities)
 
 
 async def start_order(

@@ -37,6 +37,7 @@ from core.site_store import LocalSiteStore
 from core.temporal import DATA_CONVERTER
 from migrations.apply import upgrade
 from statewright.embedded import start_postgres, temporal_binary
+from statewright.flows import FLOWS
 from tests.conftest import serve
 from tests.helpers import (
     ScriptedRandom,
@@ -316,7 +317,7 @@ def _report(delay_s: float, max_polls: int) -> Scenario:
         )
         site = LocalSiteStore(Path(tempfile.mkdtemp(prefix="site-")))
         async with (
-            serve(create_app(settings, database_url, client)) as base,
+            serve(create_app(FLOWS, settings, database_url, client)) as base,
             worker_with(client, queue, sessions, reports_api_url=base, site_store=site),
         ):
             handle = await client.start_workflow(

@@ -15,12 +15,14 @@ from fastapi.routing import APIRoute
 from temporalio.client import Client
 
 from api.app import create_app
-from api.auth import KeyRing
+from api.auth import KeyRing, UnknownScope
+from api.flows import scopes
 from core.db import SessionFactory
 from core.keys import ApiKeySpec, digest, new_key
 from core.settings import Settings
 from core.site_store import LocalSiteStore
 from statewright.cli import _run
+from statewright.flows import FLOWS
 from tests.conftest import serve
 from tests.helpers import stock_items, wait_for_run, worker_with
 
@@ -47,7 +49,7 @@ async def guarded(
 ) -> AsyncIterator[httpx.AsyncClient]:
     keyed = settings.model_copy(update={"api_keys": specs(), "rate_limit_per_minute": 1000})
     async with (
-        serve(create_app(keyed, database_url, client)) as base,
+        serve(create_app(FLOWS, keyed, database_url, client)) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
         yield http
@@ -69,7 +71,7 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
 
 
 def protected_routes() -> list[tuple[str, str]]:
-    app = create_app(Settings(api_keys=specs()), "postgresql+psycopg://unused/none")
+    app = create_app(FLOWS, Settings(api_keys=specs()), "postgresql+psycopg://unused/none")
     routes = [
         (method, route.path)
         for route in api_routes(app)
@@ -81,7 +83,7 @@ def protected_routes() -> list[tuple[str, str]]:
 
 
 def test_every_route_but_health_declares_a_scope() -> None:
-    app = create_app(Settings(), "postgresql+psycopg://unused/none")
+    app = create_app(FLOWS, Settings(), "postgresql+psycopg://unused/none")
     routes = api_routes(app)
     assert len(routes) >= 20
     for route in routes:
@@ -134,7 +136,7 @@ async def test_rate_limit_per_key_is_429(
 ) -> None:
     keyed = settings.model_copy(update={"api_keys": specs(), "rate_limit_per_minute": 3})
     async with (
-        serve(create_app(keyed, database_url, client)) as base,
+        serve(create_app(FLOWS, keyed, database_url, client)) as base,
         httpx.AsyncClient(base_url=base) as http,
     ):
         answers = [
@@ -150,12 +152,32 @@ async def test_rate_limit_per_key_is_429(
 
 
 def test_keys_are_compared_against_every_digest() -> None:
-    ring = KeyRing(specs())
+    ring = KeyRing(specs(), known_scopes=scopes(FLOWS))
     assert ring.verify(KEYS["shop"]) is not None
     assert ring.verify(KEYS["shop"]).name == "shop"  # type: ignore[union-attr]
     assert ring.verify(KEYS["shop"] + "x") is None
     assert ring.verify("") is None
-    assert not KeyRing([]).enabled
+    assert not KeyRing([], known_scopes=[]).enabled
+
+
+def test_a_key_with_an_unknown_scope_is_refused_at_start() -> None:
+    """A misspelt scope would fail every request with 403; the API refuses to start."""
+    typo = ApiKeySpec(name="ops", sha256=digest("k"), scopes=["order:write"])
+    with pytest.raises(UnknownScope, match=r"'ops' holds unknown scope\(s\) order:write"):
+        create_app(FLOWS, Settings(api_keys=[typo]), "postgresql+psycopg://unused/none")
+
+
+def test_each_flow_with_routes_has_a_write_scope() -> None:
+    assert scopes(FLOWS) == [
+        "orders:write",
+        "payments:write",
+        "webhooks:write",
+        "cases:write",
+        "reports:write",
+        "runs:read",
+        "runs:cancel",
+        "admin",
+    ]
 
 
 async def test_keys_never_reach_logs_or_histories(
@@ -177,7 +199,7 @@ async def test_keys_never_reach_logs_or_histories(
     )
     caplog.set_level(logging.DEBUG)
     async with (
-        serve(create_app(keyed, database_url, client)) as base,
+        serve(create_app(FLOWS, keyed, database_url, client)) as base,
         worker_with(
             client,
             task_queue,
@@ -189,7 +211,7 @@ async def test_keys_never_reach_logs_or_histories(
         httpx.AsyncClient(base_url=base, timeout=30, headers=bearer("ops")) as http,
     ):
         order = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 1}]})
-        report = await http.post("/reports/runs")
+        report = await http.post("/report-runner/runs")
         await http.get("/runs", headers={"Authorization": f"Bearer {KEYS['shop']}"})  # a 403
         runs = [await wait_for_run(http, r.json()["workflow_id"]) for r in (order, report)]
         histories = [

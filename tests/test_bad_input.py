@@ -15,6 +15,7 @@ from api.app import create_app
 from core.db import SessionFactory
 from core.models import Order, StockLedgerEntry
 from core.settings import Settings
+from statewright.flows import FLOWS
 from tests.helpers import stock_items, stock_of
 
 CASES: list[tuple[str, Any, int, str]] = [
@@ -182,7 +183,7 @@ async def test_bad_store_item_is_rejected(http: httpx.AsyncClient, item_prefix: 
 
 POST_PATHS = sorted(
     path.replace("{case_id}", "c-1").replace("{workflow_id}", "wf-1")
-    for path, methods in create_app(Settings(), "postgresql+psycopg://unused/none")
+    for path, methods in create_app(FLOWS, Settings(), "postgresql+psycopg://unused/none")
     .openapi()["paths"]
     .items()
     if "post" in methods

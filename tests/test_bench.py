@@ -28,6 +28,7 @@ from statewright.bench.runner import (
     run_bench,
     write_outputs,
 )
+from statewright.bench.scenarios import ORDERS, WEBHOOKS
 from tests.conftest import REPO
 
 
@@ -36,6 +37,8 @@ async def test_bench_runs_both_phases_and_reports_ratios(
 ) -> None:
     options = Options(
         scenario="orders",
+        load=ORDERS,
+        workflow_type="CreateOrderWorkflow",
         count=8,
         concurrency=4,
         lines=2,
@@ -173,7 +176,13 @@ def test_figures_without_samples_are_null_not_nan(tmp_path: Path) -> None:
     empty_baseline, empty_scenario = Phase("baseline", "X"), Phase("webhooks", "Y")
     for phase in (empty_baseline, empty_scenario):
         phase.cpu_s = dict.fromkeys(("worker", "server", "api", "postgres", "load_generator"), 0.0)
-    options = Options(scenario="webhooks", count=0, json_path=tmp_path / "figures.json")
+    options = Options(
+        scenario="webhooks",
+        load=WEBHOOKS,
+        workflow_type="Y",
+        count=0,
+        json_path=tmp_path / "figures.json",
+    )
 
     write_outputs(report(options, empty_baseline, empty_scenario, []), options)
 
@@ -189,7 +198,7 @@ def test_a_webhooks_table_speaks_of_runs_not_lines(capsys: pytest.CaptureFixture
     baseline, scenario = Phase("baseline", "X"), Phase("webhooks", "Y")
     for phase in (baseline, scenario):
         phase.cpu_s = dict.fromkeys(("worker", "server", "api", "postgres", "load_generator"), 1.0)
-    print_table(report(Options(scenario="webhooks"), baseline, scenario, []))
+    print_table(report(Options("webhooks", WEBHOOKS, "Y"), baseline, scenario, []))
     table = capsys.readouterr().out
     assert "per line" not in table
     assert "CPU (worker + server) per run" in table

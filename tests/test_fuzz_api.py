@@ -30,6 +30,7 @@ from api.app import create_app
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 from core.temporal import connect
+from statewright.flows import FLOWS
 from tests.conftest import free_port
 from worker.main import build_worker, dependencies
 
@@ -61,7 +62,7 @@ def served_api(
     )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(app_settings, database_url),
+            create_app(FLOWS, app_settings, database_url),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -74,7 +75,7 @@ def served_api(
         engine = create_engine(database_url)
         deps = dependencies(app_settings, create_session_factory(engine))
         try:
-            async with build_worker(client, app_settings.task_queue, deps):
+            async with build_worker(FLOWS, client, app_settings.task_queue, deps):
                 await server.serve()
         finally:
             await engine.dispose()
@@ -92,7 +93,7 @@ def served_api(
 
 # The schema comes from the app itself, so it is known at collection time, before any server.
 SCHEMA = schemathesis.openapi.from_dict(
-    create_app(Settings(), "postgresql+psycopg://unused/none").openapi()
+    create_app(FLOWS, Settings(), "postgresql+psycopg://unused/none").openapi()
 )
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]  # type: ignore[union-attr]
 

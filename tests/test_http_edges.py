@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.app import create_app
 from core.keys import ApiKeySpec, digest, new_key
 from core.settings import Settings
+from statewright.flows import FLOWS
 from tests.conftest import serve
 
 READ_TIMEOUT = 1.0
@@ -26,7 +27,7 @@ async def impatient_api(
 ) -> AsyncIterator[str]:
     """The app with a one-second deadline for a request to arrive whole."""
     impatient = settings.model_copy(update={"http_read_timeout_seconds": READ_TIMEOUT})
-    async with serve(create_app(impatient, database_url, client), impatient) as base:
+    async with serve(create_app(FLOWS, impatient, database_url, client), impatient) as base:
         yield base
 
 
@@ -117,7 +118,7 @@ async def test_a_key_with_white_space_around_it_is_the_key(
     keyed = settings.model_copy(
         update={"api_keys": [ApiKeySpec(name="ops", sha256=digest(key), scopes=["admin"])]}
     )
-    async with serve(create_app(keyed, database_url, client), keyed) as base:
+    async with serve(create_app(FLOWS, keyed, database_url, client), keyed) as base:
         line = header.format(key=key)
         answer = await exchange(base, f"GET /runs HTTP/1.1\r\nHost: x\r\n{line}\r\n\r\n".encode())
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from activities.cart_inventory import CartInventoryActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
-from api.runs import describe_run
+from api.run_view import describe_run
 from core.db import SessionFactory
 from core.settings import Settings
 from statewright.bench.invariants import assert_stock_invariants

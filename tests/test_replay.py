@@ -10,8 +10,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from core.temporal import DATA_CONVERTER
+from statewright.flows import FLOWS
 from tests.record_histories import FROZEN, SCENARIOS
-from worker.registry import WORKFLOWS
+from worker.flows import workflows_of
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -25,7 +26,7 @@ def test_every_branch_has_a_history() -> None:
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 async def test_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER)
+    replayer = Replayer(workflows=workflows_of(FLOWS), data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 

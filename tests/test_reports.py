@@ -27,6 +27,7 @@ from api.schedules import REPORT_SCHEDULE_ID, apply_report_schedule
 from core.db import SessionFactory
 from core.settings import Settings
 from core.site_store import LocalSiteStore, S3SiteStore
+from statewright.flows import FLOWS
 from tests.browser import rendered_dom
 from tests.conftest import free_port, serve
 from tests.helpers import stock_items, table_rows, wait_for_run, worker_with
@@ -52,7 +53,7 @@ async def serve_reporting(
     settings: Settings, database_url: str, client: Client, site: Path, delay: float
 ) -> AsyncIterator[tuple[str, Settings]]:
     configured = reporting_settings(settings, site, delay)
-    async with serve(create_app(configured, database_url, client)) as base:
+    async with serve(create_app(FLOWS, configured, database_url, client)) as base:
         yield base, configured
 
 
@@ -126,12 +127,12 @@ async def test_runner_end_to_end_publishes_exactly_the_csv_and_escapes(
             order = {"order": [{"item_id": i, "quantity": q} for i, q in cart]}
             placed = await http.post("/orders", json=order)
             assert (await wait_for_run(http, placed.json()["workflow_id"]))["status"] == "COMPLETED"
-        first = await http.post("/reports/runs")
+        first = await http.post("/report-runner/runs")
         assert first.status_code == 202
         run = await wait_for_run(http, first.json()["workflow_id"])
         page = await http.get("/site/report.html")
         download = await http.get(f"/reports/{run['result']['report_id']}/download")
-        second = await http.post("/reports/runs")
+        second = await http.post("/report-runner/runs")
         await wait_for_run(http, second.json()["workflow_id"])
         previous = await http.get("/site/report.previous.html")
 
@@ -282,14 +283,14 @@ async def test_schedule_is_applied_idempotently_and_fires_the_runner(
 async def test_schedule_api_shows_pauses_and_resumes(
     http: httpx.AsyncClient, client: Client, settings: Settings
 ) -> None:
-    assert (await http.get("/reports/schedule")).status_code == 404
+    assert (await http.get("/report-runner/schedule")).status_code == 404
     await apply_report_schedule(client, settings)
     try:
-        shown = (await http.get("/reports/schedule")).json()
-        paused = (await http.post("/reports/schedule/pause")).json()
+        shown = (await http.get("/report-runner/schedule")).json()
+        paused = (await http.post("/report-runner/schedule/pause")).json()
         await apply_report_schedule(client, settings)  # as `statewright up` does on every start
-        still = (await http.get("/reports/schedule")).json()
-        resumed = (await http.post("/reports/schedule/resume")).json()
+        still = (await http.get("/report-runner/schedule")).json()
+        resumed = (await http.post("/report-runner/schedule/resume")).json()
     finally:
         await client.get_schedule_handle(REPORT_SCHEDULE_ID).delete()
 
@@ -381,7 +382,7 @@ async def test_a_large_inventory_keeps_the_history_small(
             worker_with(client, task_queue, sessions, reports_api_url=base, site_store=store),
             httpx.AsyncClient(base_url=base, timeout=60) as http,
         ):
-            started = await http.post("/reports/runs")
+            started = await http.post("/report-runner/runs")
             workflow_id = started.json()["workflow_id"]
             run = await wait_for_run(http, workflow_id)
             page = await http.get("/site/report.html")

@@ -10,9 +10,12 @@ from temporalio import activity
 from temporalio.client import Client
 
 from activities.cart_inventory import CartInventoryActivities
-from api.schemas import WorkflowType
+from api.app import create_app
+from api.flows import workflow_type
 from core.db import SessionFactory
+from core.settings import Settings
 from statewright.bench.invariants import assert_stock_invariants
+from statewright.flows import FLOWS
 from tests.helpers import (
     order_status,
     stock_items,
@@ -20,13 +23,15 @@ from tests.helpers import (
     wait_for_run,
     worker_with,
 )
-from worker.registry import WORKFLOWS
+from worker.flows import workflows_of
 from workflows.contracts import CartLedgerResult, CreateOrderInput
 
 
 def test_every_registered_workflow_can_be_filtered_on() -> None:
-    registered = {wf.__temporal_workflow_definition.name for wf in WORKFLOWS}  # type: ignore[attr-defined]
-    assert registered == {member.value for member in WorkflowType}
+    registered = {workflow_type(wf) for wf in workflows_of(FLOWS)}
+    schema = create_app(FLOWS, Settings(), "postgresql+psycopg://unused/none").openapi()
+    listed = schema["components"]["schemas"]["WorkflowType"]["enum"]
+    assert set(listed) == registered
 
 
 async def test_list_filters_and_newest_first(

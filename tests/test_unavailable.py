@@ -7,6 +7,7 @@ import httpx
 from api.app import create_app
 from core.db import SessionFactory
 from core.settings import Settings
+from statewright.flows import FLOWS
 from tests.conftest import free_port, serve
 from tests.helpers import stock_items
 
@@ -19,7 +20,7 @@ async def test_temporal_down_gives_503(
     settings = Settings(database_url=database_url, temporal_address=f"127.0.0.1:{free_port()}")
 
     async with (
-        serve(create_app(settings, database_url)) as base,
+        serve(create_app(FLOWS, settings, database_url)) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
         health = await http.get("/health")
@@ -38,7 +39,7 @@ async def test_postgres_down_gives_503(settings: Settings) -> None:
     dead = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nothing?connect_timeout=2"
 
     async with (
-        serve(create_app(settings, dead)) as base,
+        serve(create_app(FLOWS, settings, dead)) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
         health = await http.get("/health")

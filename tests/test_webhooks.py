@@ -14,6 +14,7 @@ from api.app import create_app
 from core.db import SessionFactory
 from core.models import WebhookEvent
 from core.settings import Settings
+from statewright.flows import FLOWS
 from tests.conftest import free_port, serve
 from tests.helpers import wait_for_run
 
@@ -64,7 +65,7 @@ async def test_sync_webhook_past_its_wait_gets_504_and_carries_on(
     # No worker polls this queue, so the run cannot finish within the wait.
     slow = settings.model_copy(update={"webhook_wait_seconds": 0.5, "task_queue": "nobody"})
     async with (
-        serve(create_app(slow, database_url, client)) as base,
+        serve(create_app(FLOWS, slow, database_url, client)) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
         response = await http.post("/webhooks", params={"wait": "true"}, json=PAYLOAD)
@@ -133,7 +134,7 @@ async def test_webhook_with_temporal_unreachable_is_503_not_500(
 ) -> None:
     settings = Settings(database_url=database_url, temporal_address=f"127.0.0.1:{free_port()}")
     async with (
-        serve(create_app(settings, database_url)) as base,
+        serve(create_app(FLOWS, settings, database_url)) as base,
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
         response = await http.post("/webhooks", json=PAYLOAD)

@@ -6,38 +6,49 @@ import asyncio
 import logging
 import random
 import signal
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
+from activities.dependencies import Dependencies
 from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.site_store import configured_site_store
 from core.temporal import connect_patiently
+from worker.flows import WorkerFlow, activities_of, workflows_of
 from worker.interceptors import StepFailures
-from worker.registry import WORKFLOWS, Dependencies, build_activities
 
 log = logging.getLogger(__name__)
 
 WORKFLOW_POLLERS = 8
 
 
-def build_worker(client: Client, task_queue: str, deps: Dependencies) -> Worker:
-    """A worker for every Statewright workflow and activity on `task_queue`."""
+def build_worker(
+    flows: Sequence[WorkerFlow],
+    client: Client,
+    task_queue: str,
+    deps: Dependencies,
+    *,
+    activities: Sequence[Callable[..., Any]] | None = None,
+) -> Worker:
+    """A worker for every workflow of `flows`, and their activities, on `task_queue`. Tests
+    pass `activities` to swap some for doubles, and otherwise run exactly this worker."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=list(WORKFLOWS),
-        activities=build_activities(deps),
+        workflows=workflows_of(flows),
+        activities=activities_of(flows, deps) if activities is None else activities,
         interceptors=[StepFailures()],
         graceful_shutdown_timeout=timedelta(seconds=10),
         # The sandbox re-imports and guards every run, for about a third more worker CPU
-        # (measured with `statewright bench`). Workflow code here is kept deterministic by
-        # review and by the replay tests instead.
+        # (measured with `statewright bench`). Tests run this same runner; the replay tests
+        # replay every history under the sandbox as well, which catches non-determinism.
         workflow_runner=UnsandboxedWorkflowRunner(),
         # An order finishes in its first workflow task (its steps are local activities), and
         # first tasks come from the normal queue, which by default gets one poller of five.
@@ -73,7 +84,7 @@ async def register_search_attributes(client: Client) -> None:
         log.warning("could not register search attributes (%s); register them by hand", err)
 
 
-async def run_worker(settings: Settings, database_url: str) -> None:
+async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_url: str) -> None:
     """Serve the task queue until a stop signal arrives."""
     # Every activity retries, so a dead pooled connection costs one attempt. The ping before
     # every statement cost a round trip: a stock check took 0.53 ms of CPU with it and
@@ -83,7 +94,7 @@ async def run_worker(settings: Settings, database_url: str) -> None:
         client = await connect_patiently(settings)
         await register_search_attributes(client)
         deps = dependencies(settings, create_session_factory(engine))
-        worker = build_worker(client, settings.task_queue, deps)
+        worker = build_worker(flows, client, settings.task_queue, deps)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

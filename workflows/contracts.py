@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from workflows.ids import CASE_RUNS, ORDER_RUNS
+
 OrderStatus = Literal["PENDING", "COMPLETED", "FAILED"]
 LedgerState = Literal["reserved", "released"]
 
@@ -31,7 +33,7 @@ PROVIDER_UNAVAILABLE = "ProviderUnavailable"
 
 def order_workflow_id(order_id: str) -> str:
     """Workflow id of an order's run; the API and the order rows both use it."""
-    return f"order-{order_id}"
+    return ORDER_RUNS.of(order_id)
 
 
 class OrderLine(BaseModel):
@@ -177,7 +179,7 @@ TIER2_EXPIRED = "Tier2DeadlinePassed"
 
 def case_workflow_id(case_id: str) -> str:
     """Workflow id of a case's runs; one case has at most one run in progress."""
-    return f"case-{case_id}"
+    return CASE_RUNS.of(case_id)
 
 
 class CaseInput(BaseModel):

@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from temporalio.client import (
-    Client,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
 from api.errors import UNAVAILABLE_CODES
-from api.runs import describe_run
+from api.run_view import describe_run
 from api.schemas import (
     CaseAccepted,
     CaseEventOut,
@@ -32,17 +30,7 @@ from api.schemas import (
     ResolveAccepted,
     ResolveIn,
 )
-from api.starts import (
-    FINGERPRINT,
-    IdempotencyConflict,
-    IdempotencyKey,
-    Started,
-    accepted,
-    fingerprint,
-    run_key,
-    run_ref,
-    since,
-)
+from api.starts import IdempotencyKey, RunInProgress, accepted, run_key, run_ref, start_run
 from core.models import CaseEvent, SupportCase
 from core.search_attributes import CASE_ID
 from workflows.cases import SupportCaseWorkflow
@@ -50,7 +38,6 @@ from workflows.contracts import CaseInput, Tier2Resolution, case_workflow_id
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
-KEY = "idempotency_key"
 UPDATE_TIMEOUT = timedelta(seconds=10)
 # What a case's status says about why it cannot take tier 2's answer.
 NOT_WAITING_AS = {
@@ -83,69 +70,25 @@ async def open_case(
         max_work_attempts=body.max_work_attempts or settings.case_max_work_attempts,
         tier2_deadline_seconds=settings.tier2_deadline_seconds,
     )
-    request = body.model_dump(mode="json")
-    key_id = run_key("cases", key) if key else None
-    if key_id is not None:
-        earlier = await _run_with_key(client, case.case_id, key_id, fingerprint(request))
-        if earlier is not None:
-            return accepted({"case_id": case.case_id, **run_ref(settings, earlier)}, earlier)
     workflow_id = case_workflow_id(case.case_id)
-    memo = {KEY: key_id, FINGERPRINT: fingerprint(request)} if key_id else None
-    began = time.perf_counter()
     try:
-        handle = await client.start_workflow(
+        started = await start_run(
+            client,
             SupportCaseWorkflow.run,
             case,
-            id=workflow_id,
+            workflow_id=workflow_id,
             task_queue=settings.task_queue,
-            memo=memo,
-            search_attributes=TypedSearchAttributes([SearchAttributePair(CASE_ID, case.case_id)]),
+            key=run_key("cases", key) if key else None,
+            request=body.model_dump(mode="json"),
+            index=TypedSearchAttributes([SearchAttributePair(CASE_ID, case.case_id)]),
+            reruns=True,
         )
-    except WorkflowAlreadyStartedError:
-        # Visibility may lag a start made a moment ago with this same key: look once more.
-        earlier = await _latest_with_key(client, workflow_id, key_id, fingerprint(request))
-        if earlier is not None:
-            return accepted({"case_id": case.case_id, **run_ref(settings, earlier)}, earlier)
+    except RunInProgress:
         raise HTTPException(
             status_code=409,
             detail=f"case {case.case_id!r} already has a run in progress: /runs/{workflow_id}",
         ) from None
-    started = Started(
-        workflow_id,
-        handle.first_execution_run_id or "",
-        replayed=False,
-        temporal_ms=since(began),
-    )
     return accepted({"case_id": case.case_id, **run_ref(settings, started)}, started)
-
-
-async def _run_with_key(client: Client, case_id: str, key_id: str, print_: str) -> Started | None:
-    """An earlier run of this case started with this key, found through visibility."""
-    workflow_id = case_workflow_id(case_id)
-    async for run in client.list_workflows(f"WorkflowId = '{workflow_id}'"):
-        memo = await run.memo()
-        if memo.get(KEY) == key_id:
-            if memo.get(FINGERPRINT) != print_:
-                raise IdempotencyConflict(
-                    "this Idempotency-Key was already used with a different request body"
-                )
-            return Started(workflow_id, run.run_id, replayed=True)
-    return None
-
-
-async def _latest_with_key(
-    client: Client, workflow_id: str, key_id: str | None, print_: str
-) -> Started | None:
-    if key_id is None:
-        return None
-    latest = await client.get_workflow_handle(workflow_id).describe()
-    if await latest.memo_value(KEY, default=None) != key_id:
-        return None
-    if await latest.memo_value(FINGERPRINT, default=None) != print_:
-        raise IdempotencyConflict(
-            "this Idempotency-Key was already used with a different request body"
-        )
-    return Started(workflow_id, latest.run_id, replayed=True)
 
 
 @router.get(

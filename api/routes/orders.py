@@ -11,7 +11,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep, State
 from api.errors import unprocessable
-from api.runs import describe_run
+from api.run_view import describe_run
 from api.schemas import (
     ErrorOut,
     OrderAccepted,

@@ -8,7 +8,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep
-from api.runs import summary
+from api.run_view import summary
 from api.schemas import (
     ChargeOut,
     ErrorOut,
@@ -21,6 +21,7 @@ from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from core.models import OrderRecord, Payment
 from core.search_attributes import PAYMENT_ORDER_ID
 from workflows.contracts import PaymentInput, PaymentOrder
+from workflows.ids import PAYMENT_RUNS
 from workflows.payments import ProcessOrderWorkflow
 
 router = APIRouter(tags=["payments"])
@@ -43,7 +44,7 @@ async def process_order(
         client,
         ProcessOrderWorkflow.run,
         PaymentInput(order=order),
-        workflow_id=f"payment-{run_key('payments', key)}",
+        workflow_id=PAYMENT_RUNS.of(run_key("payments", key)),
         task_queue=settings.task_queue,
         key=key,
         request=order.model_dump(mode="json"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
@@ -11,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
-from api.deps import ClientDep, SettingsDep
-from api.runs import describe_run, summary
+from api.deps import ClientDep, SettingsDep, StepInputsDep
+from api.run_view import describe_run, summary
 from api.schemas import (
     ID_MAX,
     CancelAccepted,
@@ -21,7 +23,6 @@ from api.schemas import (
     RunPage,
     RunStatus,
     WorkflowIdPath,
-    WorkflowType,
 )
 from core.search_attributes import CASE_ID, ORDER_ID, PAYMENT_ORDER_ID
 
@@ -48,55 +49,67 @@ QueryId = Annotated[
 ]
 
 
-@router.get(
-    "",
-    dependencies=[require("runs:read")],
-    response_model=RunPage,
-    responses={422: {"model": ErrorOut}},
-)
-async def list_runs(
-    client: ClientDep,
-    settings: SettingsDep,
-    workflow_type: WorkflowType | None = None,
-    status: RunStatus | None = None,
-    order_id: Annotated[QueryId, Query(description="an order's runs")] = None,
-    payment_order_id: Annotated[QueryId, Query(description="an order's payment runs")] = None,
-    case_id: Annotated[QueryId, Query(description="a case's runs")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="runs per page, 1 to 500")] = 50,
-    page_token: Annotated[
-        str | None,
-        Query(max_length=4096, description="the `next_page_token` of the page before"),
-    ] = None,
-) -> RunPage:
-    """Runs on this deployment's task queue, a page at a time, in Temporal's visibility
-    order: running ones first, then closed ones, the most recently closed first.
+def listing_router(workflow_types: Sequence[str]) -> APIRouter:
+    """`GET /runs`, filtering by the workflow types of this deployment's flows."""
+    listing = APIRouter(prefix="/runs", tags=["runs"])
+    WorkflowType = StrEnum("WorkflowType", {name: name for name in workflow_types})  # type: ignore[misc]
 
-    Filter by type, status, or a business id (the same search attributes work in the
-    Temporal UI: `OrderId`, `PaymentOrderId`, `CaseId`). Ask for the next page with the
-    `next_page_token` of this one; it is null on the last page."""
-    # Every value placed in the query comes from an enum, from settings, or from a business
-    # id whose pattern admits no quote.
-    clauses = [f"TaskQueue = '{settings.task_queue}'"]
-    if workflow_type is not None:
-        clauses.append(f"WorkflowType = '{workflow_type.value}'")
-    if status is not None:
-        clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[status]}'")
-    ids = {"order_id": order_id, "payment_order_id": payment_order_id, "case_id": case_id}
-    clauses += [f"{BUSINESS_IDS[name].name} = '{value}'" for name, value in ids.items() if value]
-    runs = client.list_workflows(
-        " AND ".join(clauses), page_size=limit, next_page_token=_token_bytes(page_token)
-    )
-    try:
-        await runs.fetch_next_page()
-    except RPCError as err:
-        if err.status != RPCStatusCode.INVALID_ARGUMENT or page_token is None:
-            raise
-        raise _foreign_token() from None
-    page = [summary(settings, run) for run in runs.current_page or []]
-    token = runs.next_page_token
-    return RunPage(
-        runs=page, next_page_token=base64.urlsafe_b64encode(token).decode() if token else None
-    )
+    async def list_runs(
+        client: ClientDep,
+        settings: SettingsDep,
+        workflow_type: str | None = None,  # an enum of the deployed types: see below
+        status: RunStatus | None = None,
+        order_id: Annotated[QueryId, Query(description="an order's runs")] = None,
+        payment_order_id: Annotated[QueryId, Query(description="an order's payment runs")] = None,
+        case_id: Annotated[QueryId, Query(description="a case's runs")] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="runs per page, 1 to 500")] = 50,
+        page_token: Annotated[
+            str | None,
+            Query(max_length=4096, description="the `next_page_token` of the page before"),
+        ] = None,
+    ) -> RunPage:
+        """Runs on this deployment's task queue, a page at a time, in Temporal's visibility
+        order: running ones first, then closed ones, the most recently closed first.
+
+        Filter by type, status, or a business id (the same search attributes work in the
+        Temporal UI: `OrderId`, `PaymentOrderId`, `CaseId`). Ask for the next page with the
+        `next_page_token` of this one; it is null on the last page."""
+        # Every value placed in the query comes from an enum, from settings, or from a business
+        # id whose pattern admits no quote.
+        clauses = [f"TaskQueue = '{settings.task_queue}'"]
+        if workflow_type is not None:
+            clauses.append(f"WorkflowType = '{workflow_type}'")
+        if status is not None:
+            clauses.append(f"ExecutionStatus = '{VISIBILITY_STATUS[status]}'")
+        ids = {"order_id": order_id, "payment_order_id": payment_order_id, "case_id": case_id}
+        clauses += [
+            f"{BUSINESS_IDS[name].name} = '{value}'" for name, value in ids.items() if value
+        ]
+        runs = client.list_workflows(
+            " AND ".join(clauses), page_size=limit, next_page_token=_token_bytes(page_token)
+        )
+        try:
+            await runs.fetch_next_page()
+        except RPCError as err:
+            if err.status != RPCStatusCode.INVALID_ARGUMENT or page_token is None:
+                raise
+            raise _foreign_token() from None
+        page = [summary(settings, run) for run in runs.current_page or []]
+        token = runs.next_page_token
+        return RunPage(
+            runs=page, next_page_token=base64.urlsafe_b64encode(token).decode() if token else None
+        )
+
+    # The enum exists only in this call, where a string annotation cannot find it.
+    list_runs.__annotations__["workflow_type"] = WorkflowType | None
+    listing.get(
+        "",
+        dependencies=[require("runs:read")],
+        response_model=RunPage,
+        responses={422: {"model": ErrorOut}},
+    )(list_runs)
+
+    return listing
 
 
 def _foreign_token() -> RequestValidationError:
@@ -127,10 +140,10 @@ def _token_bytes(page_token: str | None) -> bytes | None:
     responses={404: {"model": ErrorOut}},
 )
 async def get_run(
-    workflow_id: WorkflowIdPath, client: ClientDep, settings: SettingsDep
+    workflow_id: WorkflowIdPath, client: ClientDep, settings: SettingsDep, inputs: StepInputsDep
 ) -> RunDetail:
     """Status, input, result, error, and one row per step with its attempts and times."""
-    detail = await describe_run(client, settings, workflow_id)
+    detail = await describe_run(client, settings, workflow_id, step_inputs=inputs)
     if detail is None:
         raise HTTPException(status_code=404, detail=f"run {workflow_id!r} not found")
     return detail

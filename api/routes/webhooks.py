@@ -15,7 +15,7 @@ from api.auth import require
 from api.deps import ClientDep, SessionDep, SettingsDep, State
 from api.errors import UNAVAILABLE_CODES
 from api.gateway import TemporalUnavailable
-from api.runs import describe_run
+from api.run_view import describe_run
 from api.schemas import (
     ErrorOut,
     WebhookAccepted,
@@ -27,6 +27,7 @@ from api.schemas import (
 from api.starts import IdempotencyKey, Started, accepted, run_key, run_ref, start_run
 from core.models import WebhookEvent
 from workflows.contracts import WebhookInput
+from workflows.ids import WEBHOOK_RUNS
 from workflows.webhooks import WebhookWorkflow
 
 router = APIRouter(tags=["webhooks"])
@@ -62,7 +63,7 @@ async def submit_webhook(
             client,
             WebhookWorkflow.run,
             webhook,
-            workflow_id=f"webhook-{run_key('webhooks', key)}",
+            workflow_id=WEBHOOK_RUNS.of(run_key("webhooks", key)),
             task_queue=settings.task_queue,
             key=key,
             request=payload,

@@ -42,31 +42,17 @@ from core.stock import set_stock
 from core.temporal import connect_patiently
 from statewright.bench.http_client import BenchHttpClient, timing_ms
 from statewright.bench.invariants import stock_violations
+from statewright.bench.scenarios import BenchRun, BenchScenario
 from workflows.bench import BenchNoopWorkflow
 from workflows.contracts import NoopShape
-
-SCENARIOS = ("orders", "payments", "webhooks", "cases")
-WORKFLOW_TYPES = {
-    "orders": "CreateOrderWorkflow",
-    "payments": "ProcessOrderWorkflow",
-    "webhooks": "WebhookWorkflow",
-    "cases": "SupportCaseWorkflow",
-}
-
-
-def baseline_shape(scenario: str, lines: int) -> list[int]:
-    """The no-op shape of each scenario: its activities, stage by stage."""
-    return {
-        "orders": [lines, lines + 1],
-        "payments": [1, 1, 1],
-        "webhooks": [1],
-        "cases": [1, 1, 1, 1],
-    }[scenario]
+from workflows.ids import BENCH_RUNS
 
 
 @dataclass
 class Options:
     scenario: str
+    load: BenchScenario
+    workflow_type: str
     count: int = 1000
     concurrency: int = 32
     lines: int = 2
@@ -327,13 +313,14 @@ class Bench:
         self.options, self.settings, self.client = options, settings, client
         self.tag = uuid.uuid4().hex[:8]
         self.items = [f"bench-{self.tag}-{i}" for i in range(max(options.lines, 1))]
+        self.run = BenchRun(self.tag, self.items[: options.lines])
 
     async def baseline(self) -> Phase:
         phase = Phase("baseline", "BenchNoopWorkflow")
-        shape = NoopShape(stages=baseline_shape(self.options.scenario, self.options.lines))
+        shape = NoopShape(stages=self.options.load.baseline(self.options.lines))
 
         async def start(index: int) -> str:
-            workflow_id = f"bench-noop-{self.tag}-{index}"
+            workflow_id = BENCH_RUNS.of(f"{self.tag}-{index}")
             await self.client.start_workflow(
                 BenchNoopWorkflow.run, shape, id=workflow_id, task_queue=self.settings.task_queue
             )
@@ -342,13 +329,12 @@ class Bench:
         return await self._phase(phase, start)
 
     async def scenario(self, http: BenchHttpClient) -> Phase:
-        name = self.options.scenario
-        phase = Phase(name, WORKFLOW_TYPES[name])
-        request = getattr(self, f"_{name}")
+        load = self.options.load
+        phase = Phase(self.options.scenario, self.options.workflow_type)
 
         async def send(index: int) -> str:
-            path, body = request(index)
-            response = await http.post(path, body)
+            path = load.path
+            response = await http.post(path, load.body(self.run, index))
             if response.status_code != 202:
                 raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
             temporal = timing_ms(response.server_timing, "temporal")
@@ -365,19 +351,6 @@ class Bench:
         await _settle(self.client, self.settings, phase, self.options.settle_timeout_s)
         sampler.stop(phase)
         return phase
-
-    def _orders(self, index: int) -> tuple[str, Any]:
-        cart = [{"item_id": item, "quantity": 1} for item in self.items[: self.options.lines]]
-        return "/orders", {"order": cart}
-
-    def _payments(self, index: int) -> tuple[str, Any]:
-        return "/payments", {"order": {"order_id": f"bench-{self.tag}-{index}", "amount": "9.99"}}
-
-    def _webhooks(self, index: int) -> tuple[str, Any]:
-        return "/webhooks", {"bench": self.tag, "n": index}
-
-    def _cases(self, index: int) -> tuple[str, Any]:
-        return "/cases", {"case_id": f"bench-{self.tag}-{index}"}
 
 
 class BenchTargetError(RuntimeError):
@@ -404,7 +377,7 @@ async def run_bench(options: Options, settings: Settings, database_url: str) -> 
     if settings.reports_api_key:
         headers["Authorization"] = f"Bearer {settings.reports_api_key.get_secret_value()}"
     try:
-        if options.scenario == "orders":
+        if options.load.per_line:
             async with sessions.begin() as session:
                 for item in bench.items:
                     await set_stock(session, item, options.count + 10)
@@ -416,9 +389,7 @@ async def run_bench(options: Options, settings: Settings, database_url: str) -> 
         baseline = await bench.baseline()
         async with BenchHttpClient(base_url, headers) as http:
             scenario = await bench.scenario(http)
-        invariants = (
-            await stock_violations(sessions, bench.items) if options.scenario == "orders" else []
-        )
+        invariants = await stock_violations(sessions, bench.items) if options.load.per_line else []
     finally:
         await engine.dispose()
     return report(options, baseline, scenario, invariants)
@@ -428,13 +399,13 @@ def report(
     options: Options, baseline: Phase, scenario: Phase, violations: list[str]
 ) -> dict[str, Any]:
     base, real = summarize(baseline), summarize(scenario)
-    lines = max(options.lines, 1) if options.scenario == "orders" else 1
+    lines = max(options.lines, 1) if options.load.per_line else 1
     cpu = real["cpu_s"]["worker"] + real["cpu_s"]["server"]
     return {
         "scenario": options.scenario,
         "count": options.count,
         "concurrency": options.concurrency,
-        "lines_per_cart": lines if options.scenario == "orders" else None,
+        "lines_per_cart": lines if options.load.per_line else None,
         "baseline": base,
         "scenario_figures": real,
         "ratios": {
@@ -457,9 +428,9 @@ def report(
         },
         "cpu_per_run_ms": round(1000 * cpu / max(real["closed"], 1), 3),
         "cpu_per_line_ms": round(1000 * cpu / max(real["closed"] * lines, 1), 3)
-        if options.scenario == "orders"
+        if options.load.per_line
         else None,
-        "invariants": {"checked": options.scenario == "orders", "violations": violations},
+        "invariants": {"checked": options.load.per_line, "violations": violations},
         "raw": {
             "post_latency_ms": scenario.latencies_ms,
             "start_latency_ms": baseline.latencies_ms,

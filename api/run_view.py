@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas import RunDetail, RunError, RunStep, RunSummary
-from api.step_inputs import local_step_inputs
+from api.step_inputs import StepInputs
 from core.json_limits import depth_of
 from core.settings import Settings
 from core.temporal import DATA_CONVERTER
@@ -100,9 +100,15 @@ def summary(settings: Settings, run: WorkflowExecution) -> RunSummary:
 
 
 async def describe_run(
-    client: Client, settings: Settings, workflow_id: str, *, with_steps: bool = True
+    client: Client,
+    settings: Settings,
+    workflow_id: str,
+    *,
+    with_steps: bool = True,
+    step_inputs: StepInputs | None = None,
 ) -> RunDetail | None:
-    """Everything a person needs to see about a run, or None for an unknown id."""
+    """Everything a person needs to see about a run, or None for an unknown id. Local steps
+    show their inputs only given `step_inputs`, which replays the history to find them."""
     handle = client.get_workflow_handle(workflow_id)
     try:
         description = await handle.describe()
@@ -126,18 +132,18 @@ async def describe_run(
     if not with_steps:
         return detail
     history = await handle.fetch_history()
-    steps: dict[int, _Step] = {}
+    found: dict[int, _Step] = {}
     for event in history.events:
-        _apply(event, detail, steps)
-    local = [step for step in steps.values() if step.local and step.seq is not None]
-    if local:
-        inputs = await local_step_inputs(
+        _apply(event, detail, found)
+    local = [step for step in found.values() if step.local and step.seq is not None]
+    if local and step_inputs is not None:
+        inputs = await step_inputs.of(
             history, description.run_id, closed=detail.status != "RUNNING"
         )
         for step in local:
             step.input = inputs.get(step.seq) if step.seq is not None else None
     for pending in description.raw_description.pending_activities:
-        for step in steps.values():
+        for step in found.values():
             if step.activity_id == pending.activity_id and step.closed_at is None:
                 step.attempts = pending.attempt
                 if pending.HasField("last_failure"):
@@ -145,7 +151,7 @@ async def describe_run(
                 if pending.attempt > 1 or pending.HasField("last_started_time"):
                     step.status = "RUNNING" if step.started_at else "RETRYING"
     detail.steps = [
-        RunStep(**{k: v for k, v in asdict(step).items() if k != "seq"}) for step in steps.values()
+        RunStep(**{k: v for k, v in asdict(step).items() if k != "seq"}) for step in found.values()
     ]
     return detail
 
