@@ -22,6 +22,7 @@ from api.step_inputs import StepInputs
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
 from core.site_store import configured_site_store
+from core.version import VERSION
 
 
 def create_app(
@@ -54,7 +55,7 @@ def create_app(
     app = FastAPI(
         title="Statewright",
         summary="AWS Step Functions tutorial workflows, run as durable Temporal workflows.",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
         # FastAPI's own docs pages load their scripts from a CDN: api.pages serves them,
         # and the schema, from here instead.

@@ -163,6 +163,7 @@ class HealthOut(BaseModel):
     postgres: str
     temporal: str
     worker: str = Field(description="ok, or why no worker seems to be polling the task queue")
+    version: str = Field(description="the Statewright release serving", examples=["0.1.0"])
 
 
 class ErrorOut(BaseModel):

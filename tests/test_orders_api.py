@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import tomllib
 
 import httpx
 
 from core.db import SessionFactory
 from statewright.bench.invariants import assert_stock_invariants
+from tests.conftest import REPO
 from tests.helpers import stock_of, wait_for_run
 
 
@@ -94,7 +96,13 @@ async def test_health_reports_every_part(http: httpx.AsyncClient, worker: object
             break
         await asyncio.sleep(0.1)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "postgres": "ok", "temporal": "ok", "worker": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "postgres": "ok",
+        "temporal": "ok",
+        "worker": "ok",
+        "version": tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"],
+    }
 
 
 async def test_health_says_when_no_worker_polls(http: httpx.AsyncClient, task_queue: str) -> None:

@@ -15,6 +15,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from api.deps import State
 from api.schemas import HealthOut
 from core.db import ping
+from core.version import VERSION
 
 router = APIRouter(tags=["health"])
 
@@ -40,7 +41,9 @@ async def health(state: State) -> JSONResponse:
     )
     serving = postgres == "ok" and temporal == "ok"
     status = "unavailable" if not serving else "ok" if worker == "ok" else "degraded"
-    body = HealthOut(status=status, postgres=postgres, temporal=temporal, worker=worker)
+    body = HealthOut(
+        status=status, postgres=postgres, temporal=temporal, worker=worker, version=VERSION
+    )
     return JSONResponse(status_code=200 if serving else 503, content=body.model_dump())
 
 

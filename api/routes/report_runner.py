@@ -5,7 +5,7 @@ The reporting API the runner polls is someone else's in seed 001; its stand-in i
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path
 from fastapi.responses import JSONResponse
@@ -16,7 +16,6 @@ from api.auth import require
 from api.deps import ClientDep, SettingsDep
 from api.schedules import REPORT_SCHEDULE_ID
 from api.schemas import (
-    PRINTABLE,
     ErrorOut,
     RunRef,
     ScheduleOut,
@@ -28,7 +27,6 @@ from workflows.reports import ReportRunnerWorkflow
 
 router = APIRouter(prefix="/report-runner", tags=["reports"])
 
-ReportId = Annotated[str, Path(min_length=1, max_length=64, pattern=PRINTABLE)]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorOut}}
 
 
@@ -44,28 +42,21 @@ async def get_schedule(client: ClientDep) -> ScheduleOut:
 
 
 @router.post(
-    "/schedule/pause",
+    "/schedule/{action}",
     dependencies=[require("reports:write")],
     response_model=ScheduleOut,
     responses=NOT_FOUND,
 )
-async def pause_schedule(client: ClientDep) -> ScheduleOut:
+async def control_schedule(
+    action: Annotated[Literal["pause", "resume"], Path()], client: ClientDep
+) -> ScheduleOut:
+    """Pause the runner's schedule, or resume it. Either is safe to repeat."""
     handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
     await _describe(handle)  # 404 before acting on a schedule that does not exist
-    await handle.pause(note="paused through the API")
-    return await _describe(handle)
-
-
-@router.post(
-    "/schedule/resume",
-    dependencies=[require("reports:write")],
-    response_model=ScheduleOut,
-    responses=NOT_FOUND,
-)
-async def resume_schedule(client: ClientDep) -> ScheduleOut:
-    handle = client.get_schedule_handle(REPORT_SCHEDULE_ID)
-    await _describe(handle)  # 404 before acting on a schedule that does not exist
-    await handle.unpause(note="resumed through the API")
+    if action == "pause":
+        await handle.pause(note="paused through the API")
+    else:
+        await handle.unpause(note="resumed through the API")
     return await _describe(handle)
 
 
