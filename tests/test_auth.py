@@ -89,8 +89,12 @@ def test_every_route_but_health_declares_a_scope() -> None:
     for route in routes:
         if route.path == "/health":
             continue
-        scopes = [getattr(dep.call, "required_scope", None) for dep in route.dependant.dependencies]
-        assert any(scopes), f"{route.path} {route.methods} has no scope check"
+        required = [
+            getattr(dep.call, "required_scope", None) for dep in route.dependant.dependencies
+        ]
+        assert any(required), f"{route.path} {route.methods} has no scope check"
+        # A scope no key can hold (a typo) would lock everyone but admin out of the route.
+        assert set(filter(None, required)) <= set(scopes(FLOWS)), (route.path, required)
 
 
 @pytest.mark.parametrize(("method", "path"), protected_routes())
