@@ -1,1 +1,2 @@
-"""Shared plumbing: settings, database, Temporal client, embedded dev services and the CLI."""
+"""Plumbing: settings, the database engine and ORM rows, the Temporal client and data
+converter. Imports nothing of the project above it."""

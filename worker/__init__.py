@@ -1,1 +1,1 @@
-"""The worker process: registers every workflow and activity."""
+"""The worker process: registers every workflow of the manifest, and its activities."""
