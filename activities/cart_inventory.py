@@ -1,9 +1,9 @@
 """Stock checks, decrements and their compensation for a whole cart, one statement each.
 
-The per-line steps in `activities.inventory` cost a local activity, a transaction and a marker
-per line; measured with `statewright bench`, each extra step cost more than the SQL it ran.
-Here a cart is checked in one query and taken in one transaction, all lines or none, so a lost
-race leaves nothing to give back.
+A step per line cost a local activity, a transaction and a marker per line; measured with
+`statewright bench`, each extra step cost more than the SQL it ran. Here a cart is checked in
+one query and taken in one transaction, all lines or none, so a lost race leaves nothing to
+give back.
 """
 
 from __future__ import annotations

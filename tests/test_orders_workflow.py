@@ -10,7 +10,6 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from activities.cart_inventory import CartInventoryActivities
-from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from api.runs import describe_run
 from core.db import SessionFactory
@@ -30,7 +29,6 @@ from workflows.contracts import (
     CreateOrderInput,
     FailOrderInput,
     OrderLine,
-    StockRequest,
     order_workflow_id,
 )
 from workflows.orders import CreateOrderWorkflow
@@ -204,23 +202,6 @@ async def test_an_attempt_after_a_crash_compensates_an_order_it_only_created(
     await assert_stock_invariants(sessions, [a])
 
 
-async def test_a_line_check_counts_the_stock_its_order_holds(
-    sessions: SessionFactory, item_prefix: str
-) -> None:
-    """The same for runs on steps per line, started before whole-cart steps."""
-    a = f"{item_prefix}-a"
-    await stock_items(sessions, **{a: 3})
-    inventory = InventoryActivities(sessions)
-    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
-    await inventory.reserve_stock(line)
-
-    check = await inventory.check_stock(line)
-    assert (check.available, await stock_of(sessions, a)) == (3, 0)
-    rival = StockRequest(order_id=f"{item_prefix}-rival", item_id=a, quantity=1)
-    with pytest.raises(ApplicationError, match="available 0"):
-        await inventory.check_stock(rival)
-
-
 def cart(order_id: str, **lines: int) -> CreateOrderInput:
     return CreateOrderInput(
         order_id=order_id,
@@ -324,39 +305,3 @@ async def test_concurrent_carts_sharing_items_neither_deadlock_nor_oversell(
     for order in orders:
         rows = await ledger_rows(sessions, order.order_id)
         assert rows in ({}, {a: "reserved", b: "reserved"}), "each cart is taken whole or not"
-
-
-async def test_release_before_decrement_blocks_a_late_decrement(
-    sessions: SessionFactory, item_prefix: str
-) -> None:
-    """Per line, for runs started before whole-cart steps: a late decrement takes nothing."""
-    a = f"{item_prefix}-a"
-    await stock_items(sessions, **{a: 4})
-    inventory = InventoryActivities(sessions)
-    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
-
-    released = await inventory.release_stock(line)
-    late = await inventory.reserve_stock(line)
-    again = await inventory.release_stock(line)
-
-    assert (released.state, released.changed_stock) == ("released", False)
-    assert (late.state, late.changed_stock) == ("released", False)
-    assert (again.state, again.changed_stock) == ("released", False)
-    assert await stock_of(sessions, a) == 4
-
-
-async def test_reserve_and_release_are_idempotent(
-    sessions: SessionFactory, item_prefix: str
-) -> None:
-    a = f"{item_prefix}-a"
-    await stock_items(sessions, **{a: 4})
-    inventory = InventoryActivities(sessions)
-    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
-
-    first, second = await inventory.reserve_stock(line), await inventory.reserve_stock(line)
-    assert (first.changed_stock, second.changed_stock) == (True, False)
-    assert await stock_of(sessions, a) == 1
-
-    first, second = await inventory.release_stock(line), await inventory.release_stock(line)
-    assert (first.changed_stock, second.changed_stock) == (True, False)
-    assert await stock_of(sessions, a) == 4

@@ -30,7 +30,7 @@ from core.site_store import LocalSiteStore, S3SiteStore
 from tests.browser import rendered_dom
 from tests.conftest import free_port, serve
 from tests.helpers import stock_items, table_rows, wait_for_run, worker_with
-from workflows.contracts import ReportCsv, ReportRunInput
+from workflows.contracts import ReportRunInput, StagedFile
 from workflows.reports import ReportRunnerWorkflow
 
 SCRIPT_ITEM = "<script>alert(1)</script>"
@@ -317,8 +317,9 @@ async def test_report_page_in_headless_chromium(
     # The real Render and Publish steps make the page, so the browser sees what users see.
     store = LocalSiteStore(tmp_path / "site")
     steps = ReportActivities(base, store)
-    page = await steps.render_report(ReportCsv(report_id="r", generated_at=None, csv=text))
-    await steps.publish_report(page)
+    await store.stage("r.csv", text.encode())
+    staged = StagedFile(report_id="r", name="r.csv", size_bytes=len(text.encode()))
+    await steps.publish_staged_report(await steps.render_staged_report(staged))
 
     dom = await rendered_dom(f"{base}/site/report.html", tmp_path / "profile")
     assert table_rows(dom) == rows, "the rendered DOM shows the CSV's rows as text"

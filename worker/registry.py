@@ -10,7 +10,6 @@ from typing import Any
 from activities.bench import bench_noop
 from activities.cart_inventory import CartInventoryActivities
 from activities.cases import CaseActivities
-from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payment_provider import PaymentProvider
 from activities.payments import PaymentActivities
@@ -37,7 +36,6 @@ class Dependencies:
 
 def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
     """Every activity, bound to the dependencies it needs."""
-    inventory = InventoryActivities(deps.sessions)
     cart = CartInventoryActivities(deps.sessions)
     orders = OrderActivities(deps.sessions)
     payments = PaymentActivities(deps.sessions, deps.provider)
@@ -48,10 +46,6 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
         cart.check_cart_stock,
         cart.reserve_cart_stock,
         cart.release_cart_stock,
-        # Steps per line: runs started before whole-cart steps still call these.
-        inventory.check_stock,
-        inventory.reserve_stock,
-        inventory.release_stock,
         orders.create_order,
         orders.complete_order,
         orders.fail_order,
@@ -71,9 +65,6 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
         cases.cancel_case,
         reports.create_report,
         reports.poll_report,
-        reports.download_report,
-        reports.render_report,
-        reports.publish_report,
         reports.stage_report_csv,
         reports.render_staged_report,
         reports.publish_staged_report,
