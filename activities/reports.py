@@ -75,10 +75,10 @@ class ReportActivities:
             )
         return status
 
-    @activity.defn(name="stage_report_csv")
-    async def stage_report_csv(self, status: ReportStatus) -> StagedFile:
+    @activity.defn(name="download_report")
+    async def download_report(self, status: ReportStatus) -> StagedFile:
         """Download the report's CSV into the site store's staging area."""
-        assert status.download_url, "stage_report_csv runs only once a download URL exists"
+        assert status.download_url, "download_report runs only once a download URL exists"
         content = (await self._call("GET", status.download_url)).content
         name = f"{status.report_id}.csv"
         await self._store.stage(name, content)
@@ -89,8 +89,8 @@ class ReportActivities:
             generated_at=status.generated_at,
         )
 
-    @activity.defn(name="render_staged_report")
-    async def render_staged_report(self, staged: StagedFile) -> StagedFile:
+    @activity.defn(name="render_report")
+    async def render_report(self, staged: StagedFile) -> StagedFile:
         """The staged CSV to a staged HTML page. Autoescaping keeps an item id like
         `<script>` as text."""
         content = await self._store.read_staged(staged.name)
@@ -110,8 +110,8 @@ class ReportActivities:
             row_count=rows,
         )
 
-    @activity.defn(name="publish_staged_report")
-    async def publish_staged_report(self, staged: StagedFile) -> PublishedReport:
+    @activity.defn(name="publish_report")
+    async def publish_report(self, staged: StagedFile) -> PublishedReport:
         """Publish the staged page, then forget the report's working files. A retry after
         the page went up publishes what is there already."""
         content = await self._store.read_staged(staged.name)

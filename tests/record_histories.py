@@ -100,10 +100,10 @@ async def order_compensated(
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
     inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def reserve_after_rival(order: CreateOrderInput) -> CartLedgerResult:
         await stock_items(sessions, **{"rec-b": 0})
-        return await inventory.reserve_cart_stock(order)
+        return await inventory.reserve_stock(order)
 
     async with worker_with(client, queue, sessions, reserve_after_rival):
         _, handle = await start_order(client, queue, **{"rec-a": 2, "rec-b": 1})
@@ -120,9 +120,9 @@ async def order_canceled(
     inventory = CartInventoryActivities(sessions)
     reached = asyncio.Event()
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def hang_after_commit(order: CreateOrderInput) -> CartLedgerResult:
-        result = await inventory.reserve_cart_stock(order)
+        result = await inventory.reserve_stock(order)
         reached.set()
         await asyncio.Event().wait()  # until the cancel reaches it
         return result
@@ -143,7 +143,7 @@ async def order_canceled_after_unrecorded_writes(
     await stock_items(sessions, **{"rec-a": 10, "rec-b": 10})
     order = _cart(**{"rec-a": 2, "rec-b": 1})
     await OrderActivities(sessions).create_order(order)
-    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    await CartInventoryActivities(sessions).reserve_stock(order)
     return await _cancelled_before_it_runs(
         client, queue, sessions, CreateOrderWorkflow.run, order, order_workflow_id(order.order_id)
     )
@@ -158,7 +158,7 @@ async def order_completed_despite_cancel(
     order = _cart(**{"rec-a": 2, "rec-b": 1})
     orders = OrderActivities(sessions)
     await orders.create_order(order)
-    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    await CartInventoryActivities(sessions).reserve_stock(order)
     await orders.complete_order(OrderRef(order_id=order.order_id))
     return await _cancelled_before_it_runs(
         client, queue, sessions, CreateOrderWorkflow.run, order, order_workflow_id(order.order_id)

@@ -79,10 +79,10 @@ async def test_lost_race_is_compensated(
     await stock_items(sessions, **{a: 5, b: 5})
     inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def reserve_after_rival(order: CreateOrderInput) -> CartLedgerResult:
         await stock_items(sessions, **{b: 0})
-        return await inventory.reserve_cart_stock(order)
+        return await inventory.reserve_stock(order)
 
     async with worker_with(client, task_queue, sessions, reserve_after_rival):
         order_id, handle = await start_order(client, task_queue, **{a: 2, b: 1})
@@ -106,9 +106,9 @@ async def test_retried_decrement_applies_once(
     await stock_items(sessions, **{a: 10})
     inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def reserve_then_crash(order: CreateOrderInput) -> CartLedgerResult:
-        result = await inventory.reserve_cart_stock(order)
+        result = await inventory.reserve_stock(order)
         if activity.info().attempt == 1:
             raise RuntimeError("lost the connection after commit")
         return result
@@ -121,7 +121,7 @@ async def test_retried_decrement_applies_once(
     assert await stock_of(sessions, a) == 7, "applied exactly once despite the retry"
     run = await describe_run(client, settings, order_workflow_id(order_id))
     assert run is not None
-    reserve = next(step for step in run.steps if step.name == "reserve_cart_stock")
+    reserve = next(step for step in run.steps if step.name == "reserve_stock")
     assert reserve.attempts == 2
     assert reserve.result["changed_stock"] is False, "the retry found the work already done"
     await assert_stock_invariants(sessions, [a])
@@ -147,7 +147,7 @@ async def test_an_attempt_after_a_crash_completes_the_order_it_placed(
     await stock_items(sessions, **{a: 2, b: 1})
     order = cart(f"{item_prefix}-order", **{a: 2, b: 1})
     await OrderActivities(sessions).create_order(order)
-    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    await CartInventoryActivities(sessions).reserve_stock(order)
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (0, 0)
 
     result = await run_order_again(client, task_queue, order)
@@ -167,8 +167,8 @@ async def test_an_attempt_after_a_crash_keeps_a_compensated_order_failed(
     order = cart(f"{item_prefix}-order", **{a: 2})
     inventory = CartInventoryActivities(sessions)
     await OrderActivities(sessions).create_order(order)
-    await inventory.reserve_cart_stock(order)
-    await inventory.release_cart_stock(order)
+    await inventory.reserve_stock(order)
+    await inventory.release_stock(order)
     reason = f"not in stock: {a} (requested 2, available 0)"
     await OrderActivities(sessions).fail_order(FailOrderInput(order=order, reason=reason))
 
@@ -218,7 +218,7 @@ async def test_short_cart_takes_nothing_and_names_the_first_short_line(
     order = cart(f"{item_prefix}-order", **{a: 2, b: 2, c: 1})
 
     with pytest.raises(ApplicationError) as short:
-        await inventory.reserve_cart_stock(order)
+        await inventory.reserve_stock(order)
 
     assert short.value.type == "NotInStock"
     assert short.value.message == f"not in stock: {b} (requested 2, available 1)"
@@ -234,7 +234,7 @@ async def test_cart_check_refuses_an_item_twice(sessions: SessionFactory, item_p
         lines=[OrderLine(item_id=a, quantity=1), OrderLine(item_id=a, quantity=2)],
     )
     with pytest.raises(ApplicationError) as refused:
-        await CartInventoryActivities(sessions).check_cart_stock(order)
+        await CartInventoryActivities(sessions).check_stock(order)
     assert (refused.value.type, refused.value.non_retryable) == ("InvalidCart", True)
 
 
@@ -247,9 +247,9 @@ async def test_cart_release_before_decrement_blocks_a_late_decrement(
     inventory = CartInventoryActivities(sessions)
     order = cart(f"{item_prefix}-order", **{a: 3, b: 1})
 
-    released = await inventory.release_cart_stock(order)
-    late = await inventory.reserve_cart_stock(order)
-    again = await inventory.release_cart_stock(order)
+    released = await inventory.release_stock(order)
+    late = await inventory.reserve_stock(order)
+    again = await inventory.release_stock(order)
 
     assert (released.state, released.changed_stock) == ("released", False)
     assert (late.state, late.changed_stock) == ("released", False)
@@ -267,16 +267,16 @@ async def test_cart_reserve_and_release_are_idempotent(
     order = cart(f"{item_prefix}-order", **{a: 3, b: 2})
 
     first, second = (
-        await inventory.reserve_cart_stock(order),
-        await inventory.reserve_cart_stock(order),
+        await inventory.reserve_stock(order),
+        await inventory.reserve_stock(order),
     )
     assert (first.changed_stock, second.changed_stock) == (True, False)
     assert second.state == "reserved"
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (1, 0)
 
     first, second = (
-        await inventory.release_cart_stock(order),
-        await inventory.release_cart_stock(order),
+        await inventory.release_stock(order),
+        await inventory.release_stock(order),
     )
     assert (first.changed_stock, second.changed_stock) == (True, False)
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (4, 2)
@@ -295,7 +295,7 @@ async def test_concurrent_carts_sharing_items_neither_deadlock_nor_oversell(
     ]
 
     outcomes = await asyncio.gather(
-        *(inventory.reserve_cart_stock(order) for order in orders), return_exceptions=True
+        *(inventory.reserve_stock(order) for order in orders), return_exceptions=True
     )
 
     taken = [o for o in outcomes if isinstance(o, CartLedgerResult)]

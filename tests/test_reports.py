@@ -139,9 +139,9 @@ async def test_runner_end_to_end_publishes_exactly_the_csv_and_escapes(
     polls = [s for s in run["steps"] if s["name"] == "poll_report"]
     assert len(polls) > 1, "the report outlasts the first wait: the loop loops"
     assert [s["name"] for s in run["steps"]][-3:] == [
-        "stage_report_csv",
-        "render_staged_report",
-        "publish_staged_report",
+        "download_report",
+        "render_report",
+        "publish_report",
     ]
     assert run["result"]["location"] == f"{base}/site/report.html", "a URL, not a file path"
     assert not list((tmp_path / "site" / ".staging").iterdir()), "working files are cleared"
@@ -319,7 +319,7 @@ async def test_report_page_in_headless_chromium(
     steps = ReportActivities(base, store)
     await store.stage("r.csv", text.encode())
     staged = StagedFile(report_id="r", name="r.csv", size_bytes=len(text.encode()))
-    await steps.publish_staged_report(await steps.render_staged_report(staged))
+    await steps.publish_report(await steps.render_report(staged))
 
     dom = await rendered_dom(f"{base}/site/report.html", tmp_path / "profile")
     assert table_rows(dom) == rows, "the rendered DOM shows the CSV's rows as text"

@@ -43,9 +43,9 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
     cases = CaseActivities(deps.sessions, deps.rng)
     reports = ReportActivities(deps.reports_api_url, deps.site_store, deps.reports_api_key)
     return [
-        cart.check_cart_stock,
-        cart.reserve_cart_stock,
-        cart.release_cart_stock,
+        cart.check_stock,
+        cart.reserve_stock,
+        cart.release_stock,
         orders.create_order,
         orders.complete_order,
         orders.fail_order,
@@ -65,8 +65,8 @@ def build_activities(deps: Dependencies) -> list[Callable[..., Any]]:
         cases.cancel_case,
         reports.create_report,
         reports.poll_report,
-        reports.stage_report_csv,
-        reports.render_staged_report,
-        reports.publish_staged_report,
+        reports.download_report,
+        reports.render_report,
+        reports.publish_report,
         bench_noop,
     ]

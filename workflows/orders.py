@@ -49,7 +49,7 @@ class CreateOrderWorkflow:
         # never assume that nothing was written: it undoes whatever is there, or, if the order
         # completed, the run reports that.
         try:
-            await step(LOCAL, "check_cart_stock", order, CartCheck, CART_STEP_RETRY)
+            await step(LOCAL, "check_stock", order, CartCheck, CART_STEP_RETRY)
         except (*StepError, asyncio.CancelledError) as err:
             if is_cancelled_exception(err):
                 return await self._withdraw(order, err)
@@ -57,7 +57,7 @@ class CreateOrderWorkflow:
             raise run_failure(err, CART_ERRORS) from err
 
         create = step(LOCAL, "create_order", order, OrderRecord, CART_STEP_RETRY)
-        reserve = step(LOCAL, "reserve_cart_stock", order, CartLedgerResult, CART_STEP_RETRY)
+        reserve = step(LOCAL, "reserve_stock", order, CartLedgerResult, CART_STEP_RETRY)
         try:
             _, taken = await all_or_cancel([create, reserve])
             if isinstance(taken, CartLedgerResult) and taken.state == "released":
@@ -93,7 +93,7 @@ class CreateOrderWorkflow:
     async def _compensate(self, order: CreateOrderInput, reason: str) -> None:
         # Released even after a lost race, when nothing was taken: the release leaves a
         # tombstone that stops a cancelled decrement that still lands.
-        await finish(step(LOCAL, "release_cart_stock", order, CartLedgerResult, COMPENSATION_RETRY))
+        await finish(step(LOCAL, "release_stock", order, CartLedgerResult, COMPENSATION_RETRY))
         failed = FailOrderInput(order=order, reason=reason)
         await finish(step(LOCAL, "fail_order", failed, OrderRecord, COMPENSATION_RETRY))
 

@@ -53,9 +53,9 @@ class ReportRunnerWorkflow:
                 )
             # The CSV and the page travel as references to the site store, not as documents:
             # a large inventory made payloads past Temporal's limits.
-            csv_file = await self._step("stage_report_csv", status, StagedFile)
-            page_file = await self._step("render_staged_report", csv_file, StagedFile)
-            published = await self._step("publish_staged_report", page_file, PublishedReport)
+            csv_file = await self._step("download_report", status, StagedFile)
+            page_file = await self._step("render_report", csv_file, StagedFile)
+            published = await self._step("publish_report", page_file, PublishedReport)
         except ActivityError as err:
             if is_cancelled_exception(err):
                 raise
