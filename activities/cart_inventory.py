@@ -1,9 +1,9 @@
 """Stock checks, decrements and their compensation for a whole cart, one statement each.
 
-The per-line steps in `activities.inventory` cost a local activity, a transaction and a marker
-per line; measured with `statewright bench`, each extra step cost more than the SQL it ran.
-Here a cart is checked in one query and taken in one transaction, all lines or none, so a lost
-race leaves nothing to give back.
+A step per line cost a local activity, a transaction and a marker per line; measured with
+`statewright bench`, each extra step cost more than the SQL it ran. Here a cart is checked in
+one query and taken in one transaction, all lines or none, so a lost race leaves nothing to
+give back.
 """
 
 from __future__ import annotations
@@ -146,8 +146,8 @@ class CartInventoryActivities:
     def __init__(self, sessions: SessionFactory) -> None:
         self._engine = engine_of(sessions)
 
-    @activity.defn(name="check_cart_stock")
-    async def check_cart_stock(self, order: CreateOrderInput) -> CartCheck:
+    @activity.defn(name="check_stock")
+    async def check_stock(self, order: CreateOrderInput) -> CartCheck:
         """Read-only check of every line, as the seed's Map does; the decrement re-checks.
 
         Fails on the first short line in cart order, naming it. Stock this order already holds
@@ -177,8 +177,8 @@ class CartInventoryActivities:
             )
         return CartCheck(lines=checks)
 
-    @activity.defn(name="reserve_cart_stock")
-    async def reserve_cart_stock(self, order: CreateOrderInput) -> CartLedgerResult:
+    @activity.defn(name="reserve_stock")
+    async def reserve_stock(self, order: CreateOrderInput) -> CartLedgerResult:
         """Take every line's stock in one transaction, all or nothing, at most once."""
         async with self._engine.begin() as conn:
             await lock_cart(conn, order)
@@ -194,9 +194,9 @@ class CartInventoryActivities:
             raise not_in_stock(line.item_id, line.quantity, short[line.item_id])
         return CartLedgerResult(order_id=order.order_id, state="reserved", changed_stock=True)
 
-    @activity.defn(name="release_cart_stock")
-    async def release_cart_stock(self, order: CreateOrderInput) -> CartLedgerResult:
-        """Give back whatever `reserve_cart_stock` took for this order, at most once."""
+    @activity.defn(name="release_stock")
+    async def release_stock(self, order: CreateOrderInput) -> CartLedgerResult:
+        """Give back whatever `reserve_stock` took for this order, at most once."""
         async with self._engine.begin() as conn:
             await lock_cart(conn, order)
             restocked = await give_back(conn, order)

@@ -17,8 +17,6 @@ from workflows.contracts import (
     REPORT_FAILED,
     REPORTING_API_REJECTED,
     PublishedReport,
-    ReportCsv,
-    ReportPage,
     ReportRunInput,
     ReportStatus,
     ReportTicket,
@@ -78,38 +76,9 @@ class ReportActivities:
         return status
 
     @activity.defn(name="download_report")
-    async def download_report(self, status: ReportStatus) -> ReportCsv:
-        assert status.download_url, "download_report runs only once a download URL exists"
-        response = await self._call("GET", status.download_url)
-        return ReportCsv(
-            report_id=status.report_id, generated_at=status.generated_at, csv=response.text
-        )
-
-    @activity.defn(name="render_report")
-    async def render_report(self, report: ReportCsv) -> ReportPage:
-        """CSV to an HTML table. Autoescaping keeps an item id like `<script>` as text."""
-        html, rows = _render(report.report_id, report.csv, report.generated_at)
-        return ReportPage(report_id=report.report_id, html=html, row_count=rows)
-
-    @activity.defn(name="publish_report")
-    async def publish_report(self, page: ReportPage) -> PublishedReport:
-        content = page.html.encode()
-        location = await self._store.publish(PAGE_NAME, content)
-        return PublishedReport(
-            report_id=page.report_id,
-            location=location,
-            row_count=page.row_count,
-            size_bytes=len(content),
-        )
-
-    # The same three steps as a claim check: each leaves its document in the site store's
-    # staging area and hands the next step its name. Download, Render and Publish of runs
-    # started before still use the steps above.
-
-    @activity.defn(name="stage_report_csv")
-    async def stage_report_csv(self, status: ReportStatus) -> StagedFile:
+    async def download_report(self, status: ReportStatus) -> StagedFile:
         """Download the report's CSV into the site store's staging area."""
-        assert status.download_url, "stage_report_csv runs only once a download URL exists"
+        assert status.download_url, "download_report runs only once a download URL exists"
         content = (await self._call("GET", status.download_url)).content
         name = f"{status.report_id}.csv"
         await self._store.stage(name, content)
@@ -120,9 +89,10 @@ class ReportActivities:
             generated_at=status.generated_at,
         )
 
-    @activity.defn(name="render_staged_report")
-    async def render_staged_report(self, staged: StagedFile) -> StagedFile:
-        """The staged CSV to a staged HTML page (escaped, as `render_report`)."""
+    @activity.defn(name="render_report")
+    async def render_report(self, staged: StagedFile) -> StagedFile:
+        """The staged CSV to a staged HTML page. Autoescaping keeps an item id like
+        `<script>` as text."""
         content = await self._store.read_staged(staged.name)
         if content is None:
             raise ApplicationError(
@@ -140,8 +110,8 @@ class ReportActivities:
             row_count=rows,
         )
 
-    @activity.defn(name="publish_staged_report")
-    async def publish_staged_report(self, staged: StagedFile) -> PublishedReport:
+    @activity.defn(name="publish_report")
+    async def publish_report(self, staged: StagedFile) -> PublishedReport:
         """Publish the staged page, then forget the report's working files. A retry after
         the page went up publishes what is there already."""
         content = await self._store.read_staged(staged.name)

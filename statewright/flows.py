@@ -21,7 +21,6 @@ from activities.bench import bench_noop
 from activities.cart_inventory import CartInventoryActivities
 from activities.cases import CaseActivities
 from activities.dependencies import Dependencies
-from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.reports import ReportActivities
@@ -72,7 +71,6 @@ FLOWS: tuple[Flow, ...] = (
         ORDER_RUNS,
         activities=lambda d: [
             CartInventoryActivities(d.sessions),
-            InventoryActivities(d.sessions),
             OrderActivities(d.sessions),
         ],
         routes=orders.router,

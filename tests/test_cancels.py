@@ -90,7 +90,7 @@ async def final_status(handle: WorkflowHandle[Any, Any]) -> WorkflowExecutionSta
     return (await handle.describe()).status
 
 
-ORDER_STEPS = ["check_cart_stock", "create_order", "reserve_cart_stock", "complete_order"]
+ORDER_STEPS = ["check_stock", "create_order", "reserve_stock", "complete_order"]
 
 
 @pytest.mark.parametrize("held_step", ORDER_STEPS)
@@ -102,9 +102,9 @@ async def test_an_order_cancelled_while_a_step_runs_reports_what_happened(
     a, b = f"{item_prefix}-a", f"{item_prefix}-b"
     await stock_items(sessions, **{a: 10, b: 10})
     steps: dict[str, Callable[..., Awaitable[Any]]] = {
-        "check_cart_stock": CartInventoryActivities(sessions).check_cart_stock,
+        "check_stock": CartInventoryActivities(sessions).check_stock,
         "create_order": OrderActivities(sessions).create_order,
-        "reserve_cart_stock": CartInventoryActivities(sessions).reserve_cart_stock,
+        "reserve_stock": CartInventoryActivities(sessions).reserve_stock,
         "complete_order": OrderActivities(sessions).complete_order,
     }
     gate = CancelGate()
@@ -135,7 +135,7 @@ async def test_a_cancel_seen_first_undoes_what_an_unrecorded_attempt_wrote(
     if written != "nothing":
         await orders.create_order(order)
     if written in ("created and reserved", "completed"):
-        await inventory.reserve_cart_stock(order)
+        await inventory.reserve_stock(order)
     if written == "completed":
         await orders.complete_order(OrderRef(order_id=order.order_id))
     # No worker polls yet, so the cancel is in the history before the first workflow task.

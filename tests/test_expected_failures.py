@@ -53,7 +53,7 @@ async def test_an_out_of_stock_order_fails_with_no_trace_and_one_log_line(
     assert [trace for _, _, trace in failures] == ["", ""]
     ours = [r for r in caplog.records if r.name == "statewright.steps"]
     assert [r.levelno for r in ours] == [logging.INFO]
-    assert "check_cart_stock attempt 1" in ours[0].getMessage()
+    assert "check_stock attempt 1" in ours[0].getMessage()
     assert not [r for r in caplog.records if r.name == "temporalio.activity" and r.exc_info]
 
 
@@ -63,7 +63,7 @@ async def test_an_unexpected_error_keeps_its_trace(
     a = f"{item_prefix}-a"
     await stock_items(sessions, **{a: 5})
 
-    @activity.defn(name="check_cart_stock")
+    @activity.defn(name="check_stock")
     async def check_with_a_bug(order: CreateOrderInput) -> CartCheck:
         raise ZeroDivisionError("a bug")
 

@@ -58,7 +58,7 @@ async def test_a_decrement_does_not_wait_for_an_order_line_being_written(
         order = CreateOrderInput(
             order_id=f"{item_prefix}-ours", lines=[OrderLine(item_id=a, quantity=2)]
         )
-        reserve = CartInventoryActivities(sessions).reserve_cart_stock(order)
+        reserve = CartInventoryActivities(sessions).reserve_stock(order)
         taken = await asyncio.wait_for(reserve, timeout=5)
         await writer.rollback()
 

@@ -37,7 +37,7 @@ async def test_order_walkthrough(
     assert run["error"] is None
     names = [step["name"] for step in run["steps"]]
     assert sorted(names) == sorted(
-        ["check_cart_stock", "create_order", "reserve_cart_stock", "complete_order"]
+        ["check_stock", "create_order", "reserve_stock", "complete_order"]
     )
     assert all(step["status"] == "COMPLETED" and step["attempts"] == 1 for step in run["steps"])
 

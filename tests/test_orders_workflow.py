@@ -10,7 +10,6 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 from activities.cart_inventory import CartInventoryActivities
-from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from api.run_view import describe_run
 from core.db import SessionFactory
@@ -30,7 +29,6 @@ from workflows.contracts import (
     CreateOrderInput,
     FailOrderInput,
     OrderLine,
-    StockRequest,
     order_workflow_id,
 )
 from workflows.orders import CreateOrderWorkflow
@@ -81,10 +79,10 @@ async def test_lost_race_is_compensated(
     await stock_items(sessions, **{a: 5, b: 5})
     inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def reserve_after_rival(order: CreateOrderInput) -> CartLedgerResult:
         await stock_items(sessions, **{b: 0})
-        return await inventory.reserve_cart_stock(order)
+        return await inventory.reserve_stock(order)
 
     async with worker_with(client, task_queue, sessions, reserve_after_rival):
         order_id, handle = await start_order(client, task_queue, **{a: 2, b: 1})
@@ -108,9 +106,9 @@ async def test_retried_decrement_applies_once(
     await stock_items(sessions, **{a: 10})
     inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def reserve_then_crash(order: CreateOrderInput) -> CartLedgerResult:
-        result = await inventory.reserve_cart_stock(order)
+        result = await inventory.reserve_stock(order)
         if activity.info().attempt == 1:
             raise RuntimeError("lost the connection after commit")
         return result
@@ -123,7 +121,7 @@ async def test_retried_decrement_applies_once(
     assert await stock_of(sessions, a) == 7, "applied exactly once despite the retry"
     run = await describe_run(client, settings, order_workflow_id(order_id))
     assert run is not None
-    reserve = next(step for step in run.steps if step.name == "reserve_cart_stock")
+    reserve = next(step for step in run.steps if step.name == "reserve_stock")
     assert reserve.attempts == 2
     assert reserve.result["changed_stock"] is False, "the retry found the work already done"
     await assert_stock_invariants(sessions, [a])
@@ -149,7 +147,7 @@ async def test_an_attempt_after_a_crash_completes_the_order_it_placed(
     await stock_items(sessions, **{a: 2, b: 1})
     order = cart(f"{item_prefix}-order", **{a: 2, b: 1})
     await OrderActivities(sessions).create_order(order)
-    await CartInventoryActivities(sessions).reserve_cart_stock(order)
+    await CartInventoryActivities(sessions).reserve_stock(order)
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (0, 0)
 
     result = await run_order_again(client, task_queue, order)
@@ -169,8 +167,8 @@ async def test_an_attempt_after_a_crash_keeps_a_compensated_order_failed(
     order = cart(f"{item_prefix}-order", **{a: 2})
     inventory = CartInventoryActivities(sessions)
     await OrderActivities(sessions).create_order(order)
-    await inventory.reserve_cart_stock(order)
-    await inventory.release_cart_stock(order)
+    await inventory.reserve_stock(order)
+    await inventory.release_stock(order)
     reason = f"not in stock: {a} (requested 2, available 0)"
     await OrderActivities(sessions).fail_order(FailOrderInput(order=order, reason=reason))
 
@@ -204,23 +202,6 @@ async def test_an_attempt_after_a_crash_compensates_an_order_it_only_created(
     await assert_stock_invariants(sessions, [a])
 
 
-async def test_a_line_check_counts_the_stock_its_order_holds(
-    sessions: SessionFactory, item_prefix: str
-) -> None:
-    """The same for runs on steps per line, started before whole-cart steps."""
-    a = f"{item_prefix}-a"
-    await stock_items(sessions, **{a: 3})
-    inventory = InventoryActivities(sessions)
-    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
-    await inventory.reserve_stock(line)
-
-    check = await inventory.check_stock(line)
-    assert (check.available, await stock_of(sessions, a)) == (3, 0)
-    rival = StockRequest(order_id=f"{item_prefix}-rival", item_id=a, quantity=1)
-    with pytest.raises(ApplicationError, match="available 0"):
-        await inventory.check_stock(rival)
-
-
 def cart(order_id: str, **lines: int) -> CreateOrderInput:
     return CreateOrderInput(
         order_id=order_id,
@@ -237,7 +218,7 @@ async def test_short_cart_takes_nothing_and_names_the_first_short_line(
     order = cart(f"{item_prefix}-order", **{a: 2, b: 2, c: 1})
 
     with pytest.raises(ApplicationError) as short:
-        await inventory.reserve_cart_stock(order)
+        await inventory.reserve_stock(order)
 
     assert short.value.type == "NotInStock"
     assert short.value.message == f"not in stock: {b} (requested 2, available 1)"
@@ -253,7 +234,7 @@ async def test_cart_check_refuses_an_item_twice(sessions: SessionFactory, item_p
         lines=[OrderLine(item_id=a, quantity=1), OrderLine(item_id=a, quantity=2)],
     )
     with pytest.raises(ApplicationError) as refused:
-        await CartInventoryActivities(sessions).check_cart_stock(order)
+        await CartInventoryActivities(sessions).check_stock(order)
     assert (refused.value.type, refused.value.non_retryable) == ("InvalidCart", True)
 
 
@@ -266,9 +247,9 @@ async def test_cart_release_before_decrement_blocks_a_late_decrement(
     inventory = CartInventoryActivities(sessions)
     order = cart(f"{item_prefix}-order", **{a: 3, b: 1})
 
-    released = await inventory.release_cart_stock(order)
-    late = await inventory.reserve_cart_stock(order)
-    again = await inventory.release_cart_stock(order)
+    released = await inventory.release_stock(order)
+    late = await inventory.reserve_stock(order)
+    again = await inventory.release_stock(order)
 
     assert (released.state, released.changed_stock) == ("released", False)
     assert (late.state, late.changed_stock) == ("released", False)
@@ -286,16 +267,16 @@ async def test_cart_reserve_and_release_are_idempotent(
     order = cart(f"{item_prefix}-order", **{a: 3, b: 2})
 
     first, second = (
-        await inventory.reserve_cart_stock(order),
-        await inventory.reserve_cart_stock(order),
+        await inventory.reserve_stock(order),
+        await inventory.reserve_stock(order),
     )
     assert (first.changed_stock, second.changed_stock) == (True, False)
     assert second.state == "reserved"
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (1, 0)
 
     first, second = (
-        await inventory.release_cart_stock(order),
-        await inventory.release_cart_stock(order),
+        await inventory.release_stock(order),
+        await inventory.release_stock(order),
     )
     assert (first.changed_stock, second.changed_stock) == (True, False)
     assert (await stock_of(sessions, a), await stock_of(sessions, b)) == (4, 2)
@@ -314,7 +295,7 @@ async def test_concurrent_carts_sharing_items_neither_deadlock_nor_oversell(
     ]
 
     outcomes = await asyncio.gather(
-        *(inventory.reserve_cart_stock(order) for order in orders), return_exceptions=True
+        *(inventory.reserve_stock(order) for order in orders), return_exceptions=True
     )
 
     taken = [o for o in outcomes if isinstance(o, CartLedgerResult)]
@@ -324,39 +305,3 @@ async def test_concurrent_carts_sharing_items_neither_deadlock_nor_oversell(
     for order in orders:
         rows = await ledger_rows(sessions, order.order_id)
         assert rows in ({}, {a: "reserved", b: "reserved"}), "each cart is taken whole or not"
-
-
-async def test_release_before_decrement_blocks_a_late_decrement(
-    sessions: SessionFactory, item_prefix: str
-) -> None:
-    """Per line, for runs started before whole-cart steps: a late decrement takes nothing."""
-    a = f"{item_prefix}-a"
-    await stock_items(sessions, **{a: 4})
-    inventory = InventoryActivities(sessions)
-    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
-
-    released = await inventory.release_stock(line)
-    late = await inventory.reserve_stock(line)
-    again = await inventory.release_stock(line)
-
-    assert (released.state, released.changed_stock) == ("released", False)
-    assert (late.state, late.changed_stock) == ("released", False)
-    assert (again.state, again.changed_stock) == ("released", False)
-    assert await stock_of(sessions, a) == 4
-
-
-async def test_reserve_and_release_are_idempotent(
-    sessions: SessionFactory, item_prefix: str
-) -> None:
-    a = f"{item_prefix}-a"
-    await stock_items(sessions, **{a: 4})
-    inventory = InventoryActivities(sessions)
-    line = StockRequest(order_id=f"{item_prefix}-order", item_id=a, quantity=3)
-
-    first, second = await inventory.reserve_stock(line), await inventory.reserve_stock(line)
-    assert (first.changed_stock, second.changed_stock) == (True, False)
-    assert await stock_of(sessions, a) == 1
-
-    first, second = await inventory.release_stock(line), await inventory.release_stock(line)
-    assert (first.changed_stock, second.changed_stock) == (True, False)
-    assert await stock_of(sessions, a) == 4

@@ -18,9 +18,12 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 def test_every_branch_has_a_history() -> None:
+    """Every scenario and every frozen history has its file, and every file is one of them:
+    a history nobody can record again is either frozen, on purpose, or gone."""
     recorded = {path.stem for path in HISTORIES.glob("*.json")}
     expected = set(SCENARIOS) | set(FROZEN)
     assert expected <= recorded, f"missing histories: {expected - recorded}"
+    assert recorded <= expected, f"histories of no scenario: {recorded - expected}"
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)

@@ -31,7 +31,7 @@ from statewright.flows import FLOWS
 from tests.browser import rendered_dom
 from tests.conftest import free_port, serve
 from tests.helpers import stock_items, table_rows, wait_for_run, worker_with
-from workflows.contracts import ReportCsv, ReportRunInput
+from workflows.contracts import ReportRunInput, StagedFile
 from workflows.reports import ReportRunnerWorkflow
 
 SCRIPT_ITEM = "<script>alert(1)</script>"
@@ -140,9 +140,9 @@ async def test_runner_end_to_end_publishes_exactly_the_csv_and_escapes(
     polls = [s for s in run["steps"] if s["name"] == "poll_report"]
     assert len(polls) > 1, "the report outlasts the first wait: the loop loops"
     assert [s["name"] for s in run["steps"]][-3:] == [
-        "stage_report_csv",
-        "render_staged_report",
-        "publish_staged_report",
+        "download_report",
+        "render_report",
+        "publish_report",
     ]
     assert run["result"]["location"] == f"{base}/site/report.html", "a URL, not a file path"
     assert not list((tmp_path / "site" / ".staging").iterdir()), "working files are cleared"
@@ -318,8 +318,9 @@ async def test_report_page_in_headless_chromium(
     # The real Render and Publish steps make the page, so the browser sees what users see.
     store = LocalSiteStore(tmp_path / "site")
     steps = ReportActivities(base, store)
-    page = await steps.render_report(ReportCsv(report_id="r", generated_at=None, csv=text))
-    await steps.publish_report(page)
+    await store.stage("r.csv", text.encode())
+    staged = StagedFile(report_id="r", name="r.csv", size_bytes=len(text.encode()))
+    await steps.publish_report(await steps.render_report(staged))
 
     dom = await rendered_dom(f"{base}/site/report.html", tmp_path / "profile")
     assert table_rows(dom) == rows, "the rendered DOM shows the CSV's rows as text"

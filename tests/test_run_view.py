@@ -39,10 +39,10 @@ async def test_every_step_of_an_order_shows_its_input(
     assert_told_truly(run)
     steps = {step["name"]: step for step in run["steps"]}
     cart = {"order_id": order["order_id"], "lines": [{"item_id": item, "quantity": 2}]}
-    assert steps["check_cart_stock"]["input"] == cart
-    assert steps["reserve_cart_stock"]["input"] == cart
+    assert steps["check_stock"]["input"] == cart
+    assert steps["reserve_stock"]["input"] == cart
     assert steps["complete_order"]["input"] == {"order_id": order["order_id"]}
-    assert steps["reserve_cart_stock"]["result"]["state"] == "reserved"
+    assert steps["reserve_stock"]["result"]["state"] == "reserved"
 
 
 async def test_every_step_of_a_payment_a_webhook_and_a_case_shows_its_input(

@@ -178,11 +178,11 @@ async def test_cancel_while_stock_is_held_gives_it_back(
     inventory = CartInventoryActivities(sessions)
     reached, seen = asyncio.Event(), []
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def hanging(order: CreateOrderInput) -> CartLedgerResult:
         seen.append(order)
         if committed:
-            await inventory.reserve_cart_stock(order)
+            await inventory.reserve_stock(order)
         reached.set()
         await asyncio.Event().wait()  # until the cancel reaches it
         raise AssertionError("unreachable")
@@ -199,7 +199,7 @@ async def test_cancel_while_stock_is_held_gives_it_back(
         assert (await http.post(f"/runs/{workflow_id}/cancel")).status_code == 202
         run = await wait_for_run(http, workflow_id)
 
-    late = await inventory.reserve_cart_stock(seen[0])
+    late = await inventory.reserve_stock(seen[0])
     assert run["status"] == "CANCELED"
     assert (late.state, late.changed_stock) == ("released", False)
     assert await order_status(sessions, order_id) == "FAILED"

@@ -46,7 +46,7 @@ async def test_an_unreachable_database_is_infrastructure() -> None:
     finally:
         await engine.dispose()
 
-    verdict = classify(err, "check_cart_stock", 1)
+    verdict = classify(err, "check_stock", 1)
     assert verdict.infrastructure
     assert isinstance(verdict.error, ApplicationError)
     assert (verdict.error.type, verdict.error.non_retryable) == (DATABASE_UNAVAILABLE, False)
@@ -75,7 +75,7 @@ async def test_a_real_deadlock_is_a_retried_conflict(
     )
     [deadlock] = [o for o in outcomes if isinstance(o, DBAPIError)]
 
-    verdict = classify(deadlock, "reserve_cart_stock", 3)
+    verdict = classify(deadlock, "reserve_stock", 3)
     assert isinstance(verdict.error, ApplicationError)
     assert (verdict.error.type, verdict.error.non_retryable) == (DATABASE_CONFLICT, False)
     assert verdict.error.message == "database deadlock; retrying"
@@ -90,7 +90,7 @@ async def test_a_bug_in_sql_gives_up_after_a_few_attempts_unless_the_step_must_f
 
     early = unexpected(classify(err, "create_order", 1))
     late = unexpected(classify(err, "create_order", UNEXPECTED_ERROR_ATTEMPTS))
-    compensation = unexpected(classify(err, "release_cart_stock", 50, must_finish=True))
+    compensation = unexpected(classify(err, "release_stock", 50, must_finish=True))
 
     assert not early.non_retryable
     assert late.non_retryable
@@ -112,8 +112,8 @@ def unexpected(verdict: Verdict) -> ApplicationError:
 def test_business_errors_pass_and_a_retryable_one_is_a_dependency_away() -> None:
     business = ApplicationError("not in stock: x", type="NotInStock", non_retryable=True)
     provider = ApplicationError("provider outage", type="ProviderUnavailable")
-    assert classify(business, "reserve_cart_stock", 1).error is business
-    assert not classify(business, "reserve_cart_stock", 1).infrastructure
+    assert classify(business, "reserve_stock", 1).error is business
+    assert not classify(business, "reserve_stock", 1).infrastructure
     assert classify(provider, "charge_payment", 9).error is provider
     assert classify(provider, "charge_payment", 9).infrastructure
 
@@ -164,16 +164,16 @@ async def test_a_compensation_keeps_retrying_a_bug_until_it_is_fixed(
     await stock_items(sessions, **{a: 5})
     inventory = CartInventoryActivities(sessions)
 
-    @activity.defn(name="reserve_cart_stock")
+    @activity.defn(name="reserve_stock")
     async def reserve_then_lose(order: CreateOrderInput) -> CartLedgerResult:
-        await inventory.reserve_cart_stock(order)
+        await inventory.reserve_stock(order)
         raise ApplicationError("lost a race", type="NotInStock", non_retryable=True)
 
-    @activity.defn(name="release_cart_stock")
+    @activity.defn(name="release_stock")
     async def release_with_a_bug(order: CreateOrderInput) -> CartLedgerResult:
         if activity.info().attempt < 7:
             raise KeyError("a bug, fixed at attempt 7")
-        return await inventory.release_cart_stock(order)
+        return await inventory.release_stock(order)
 
     async with worker_with(client, task_queue, sessions, reserve_then_lose, release_with_a_bug):
         order_id, handle = await start_order(client, task_queue, **{a: 2})

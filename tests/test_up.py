@@ -174,8 +174,8 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
         run = httpx.get(f"{stack.base}/runs/order-{first_order}").json()
         assert run["status"] == "COMPLETED", "the run's history survived the restart"
         assert [step["name"] for step in run["steps"]] == [
-            "check_cart_stock",
+            "check_stock",
             "create_order",
-            "reserve_cart_stock",
+            "reserve_stock",
             "complete_order",
         ]

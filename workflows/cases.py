@@ -31,8 +31,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import step
 
 WORK_RETRY = step_policy()
-LOCAL_STEPS = "cases-local-steps"
-CANCEL_RECORDED = "cases-cancel-recorded"
 NOT_WAITING = "NotWaitingForTier2"
 # Escalating, closing and recording tier 2's answer are how failures are handled: they must
 # not fail themselves, so they retry for as long as it takes.
@@ -46,16 +44,8 @@ class SupportCaseWorkflow:
     def __init__(self) -> None:
         self._waiting_for_tier2 = False
         self._resolution: Tier2Resolution | None = None
-        self._local = False
         self._activity = ""
         self._progress: CaseProgress | None = None
-
-    @workflow.signal(name="resolve")
-    def resolve(self, resolution: Tier2Resolution) -> None:
-        """Tier 2's answer, as runs started before `tier2_resolution` took it: ignored unless
-        the case is waiting for it. The API now sends the update, which says if it was."""
-        if self._waiting_for_tier2 and self._resolution is None:
-            self._resolution = resolution
 
     @workflow.update(name="tier2_resolution")
     def tier2_resolution(self, resolution: Tier2Resolution) -> str:
@@ -77,13 +67,8 @@ class SupportCaseWorkflow:
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
-        # Every step is a short database write: as local activities they need no server
-        # round trip. Runs started before this replay on regular activities.
-        self._local = workflow.patched(LOCAL_STEPS)
-        if not workflow.patched(CANCEL_RECORDED):
-            return await self._work(case)
         # A cancelled run leaves the case CANCELED, not where it happened to be (ESCALATED,
-        # or waiting for tier 2, forever). Runs started before this replay as they ran.
+        # or waiting for tier 2, forever).
         try:
             return await self._work(case)
         except (*StepError, asyncio.CancelledError) as err:
@@ -180,7 +165,9 @@ class SupportCaseWorkflow:
             resolution=resolution,
             awaiting_tier2=awaiting_tier2,
         )
-        self._progress = await step(self._local, activity, request, CaseProgress, retry)
+        # Every step is a short database write: as local activities they need no server
+        # round trip.
+        self._progress = await step(True, activity, request, CaseProgress, retry)
         return self._progress
 
     @staticmethod

@@ -52,29 +52,12 @@ class CreateOrderResult(BaseModel):
     lines: list[OrderLine]
 
 
-class StockRequest(BaseModel):
-    """One line of one order, as the check, decrement and release steps see it."""
-
-    order_id: str
-    item_id: str
-    quantity: int
-
-
 class StockCheck(BaseModel):
+    """One line of a cart as the check saw it; also the details of a `NotInStock` error."""
+
     item_id: str
     requested: int
     available: int
-
-
-class LedgerResult(BaseModel):
-    """Outcome of a decrement or a release, keyed by (order, item) in the stock ledger."""
-
-    order_id: str
-    item_id: str
-    quantity: int
-    state: LedgerState
-    changed_stock: bool
-    """False when a retry found the work already done, or when a release found nothing taken."""
 
 
 class CartCheck(BaseModel):
@@ -251,22 +234,10 @@ class ReportStatus(BaseModel):
     generated_at: datetime | None = None
 
 
-class ReportCsv(BaseModel):
-    report_id: str
-    generated_at: datetime | None
-    csv: str
-
-
-class ReportPage(BaseModel):
-    report_id: str
-    html: str
-    row_count: int
-
-
 class PublishedReport(BaseModel):
     report_id: str
     location: str
-    """Where the page is: its URL (runs before the claim check gave a file path)."""
+    """Where the page is: its URL."""
     row_count: int
     size_bytes: int
 

@@ -15,8 +15,6 @@ with workflow.unsafe.imports_passed_through():
         REPORT_NOT_READY,
         REPORTING_API_REJECTED,
         PublishedReport,
-        ReportCsv,
-        ReportPage,
         ReportRunInput,
         ReportStatus,
         ReportTicket,
@@ -28,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 BUSINESS_ERRORS = (REPORT_FAILED, REPORTING_API_REJECTED)
-CLAIM_CHECK = "reports-claim-check"
 STEP_RETRY = step_policy(*BUSINESS_ERRORS)
 
 
@@ -38,10 +35,6 @@ class ReportRunnerWorkflow:
 
     @workflow.run
     async def run(self, request: ReportRunInput) -> PublishedReport:
-        # The CSV and the page travel as references to the site store, not as documents: a
-        # large inventory made payloads past Temporal's limits. Runs started before replay
-        # on the steps that passed documents.
-        claim_check = workflow.patched(CLAIM_CHECK)
         try:
             ticket = await self._step("create_report", request, ReportTicket)
             status: ReportStatus | None = None
@@ -58,14 +51,11 @@ class ReportRunnerWorkflow:
                         non_retryable=True,
                     )
                 )
-            if claim_check:
-                csv_file = await self._step("stage_report_csv", status, StagedFile)
-                page_file = await self._step("render_staged_report", csv_file, StagedFile)
-                published = await self._step("publish_staged_report", page_file, PublishedReport)
-            else:
-                report = await self._step("download_report", status, ReportCsv)
-                page = await self._step("render_report", report, ReportPage)
-                published = await self._step("publish_report", page, PublishedReport)
+            # The CSV and the page travel as references to the site store, not as documents:
+            # a large inventory made payloads past Temporal's limits.
+            csv_file = await self._step("download_report", status, StagedFile)
+            page_file = await self._step("render_report", csv_file, StagedFile)
+            published = await self._step("publish_report", page_file, PublishedReport)
         except ActivityError as err:
             if is_cancelled_exception(err):
                 raise

@@ -13,8 +13,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import step
 
 STEP_RETRY = step_policy()
-LOCAL_ACTIVITY = "webhooks-local-activity"
-TRUE_CANCELS = "webhooks-cancel-reports-the-truth"
 
 
 @workflow.defn(name="WebhookWorkflow")
@@ -32,15 +30,11 @@ class WebhookWorkflow:
             **webhook.model_dump(), workflow_id=workflow.info().workflow_id
         )
         # One short insert: as a local activity it needs no server round trip, and the run
-        # ends in its first workflow task. Runs started before this replay as they ran.
-        local = workflow.patched(LOCAL_ACTIVITY)
-        store = step(local, "store_webhook", request, WebhookResult, STEP_RETRY)
-        if not workflow.patched(TRUE_CANCELS):
-            return await store
-        stored = await finish(store)
+        # ends in its first workflow task.
+        stored = await finish(step(True, "store_webhook", request, WebhookResult, STEP_RETRY))
         if workflow.cancellation_reason() is None:
             return stored
         # Cancelled while storing: the payload is in, here or in an attempt of this run that
         # was never recorded. Take it out again, and end CANCELED.
-        await finish(step(local, "discard_webhook", request, WebhookResult, UNTIL_DONE))
+        await finish(step(True, "discard_webhook", request, WebhookResult, UNTIL_DONE))
         raise asyncio.CancelledError(workflow.cancellation_reason())
