@@ -14,7 +14,7 @@ from temporalio.worker import (
 )
 
 from activities.failures import classify, describe_original
-from workflows.failures import expected
+from workflows.step_functions import expected
 
 log = logging.getLogger("statewright.steps")
 
@@ -33,7 +33,7 @@ class _ClassifyingInbound(ActivityInboundInterceptor):
             return await super().execute_activity(input)
         except Exception as err:
             info = activity.info()
-            # A step scheduled with no retry window (workflows.retry.UNTIL_DONE) must finish.
+            # A step with no retry window (`workflows.step_functions.UNTIL_DONE`) must finish.
             must_finish = not info.schedule_to_close_timeout
             verdict = classify(err, info.activity_type, info.attempt, must_finish=must_finish)
             where = f"{info.activity_type} attempt {info.attempt} of {info.workflow_id}"

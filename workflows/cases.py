@@ -8,14 +8,13 @@ caught and escalated with the error recorded, as Step Functions' Catch to Next w
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
+from typing import NoReturn
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.concurrency import finish
     from workflows.contracts import (
         CASE_ESCALATED,
         ESCALATION_CAUSE,
@@ -26,9 +25,16 @@ with workflow.unsafe.imports_passed_through():
         CaseStep,
         Tier2Resolution,
     )
-    from workflows.failures import StepError, expected
-    from workflows.retry import UNTIL_DONE, StepPolicy, step_policy
-    from workflows.steps import step
+    from workflows.step_functions import (
+        UNTIL_DONE,
+        RunFailure,
+        StepPolicy,
+        catch,
+        fail,
+        finish,
+        local_step,
+        step_policy,
+    )
 
 WORK_RETRY = step_policy()
 NOT_WAITING = "NotWaitingForTier2"
@@ -39,13 +45,18 @@ BOOKKEEPING_RETRY = UNTIL_DONE
 
 @workflow.defn(name="SupportCaseWorkflow")
 class SupportCaseWorkflow:
-    """One support case from opening to closing, or to escalation."""
+    """One support case from opening to closing, or to escalation.
+
+    Every step is a short database write: as local activities they need no server round trip.
+    """
 
     def __init__(self) -> None:
         self._waiting_for_tier2 = False
         self._resolution: Tier2Resolution | None = None
+        # The step running or last run, where it left the case, and Work on Case's count.
         self._activity = ""
-        self._progress: CaseProgress | None = None
+        self._progress = CaseProgress(case_id="", status="OPEN", message="")
+        self._attempts = 0
 
     @workflow.update(name="tier2_resolution")
     def tier2_resolution(self, resolution: Tier2Resolution) -> str:
@@ -67,63 +78,45 @@ class SupportCaseWorkflow:
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        self._progress = CaseProgress(case_id=case.case_id, status="OPEN", message="")
         # A cancelled run leaves the case CANCELED, not where it happened to be (ESCALATED,
         # or waiting for tier 2, forever).
-        try:
-            return await self._work(case)
-        except (*StepError, asyncio.CancelledError) as err:
-            if not is_cancelled_exception(err):
-                raise
-            progress = self._progress or CaseProgress(
-                case_id=case.case_id, status="OPEN", message=""
-            )
-            self._waiting_for_tier2 = False
-            await finish(self._step("cancel_case", "cancel", progress, BOOKKEEPING_RETRY))
-            raise
+        return await catch(self._work(case), on_cancel=self._withdraw)
 
     async def _work(self, case: CaseInput) -> CaseResult:
-        progress = CaseProgress(case_id=case.case_id, status="OPEN", message="")
-        attempts = 0
-        try:
-            progress = await self._step("open_case", "open", progress, WORK_RETRY)
-            progress = await self._step("assign_case", "assign", progress, WORK_RETRY)
-            while True:
-                attempts += 1
-                progress = await self._step(
-                    "work_on_case", f"work-{attempts}", progress, WORK_RETRY
-                )
-                if progress.status == "RESOLVED":
-                    break
-                if case.on_unresolved != "retry" or attempts >= case.max_work_attempts:
-                    break
-        except StepError as err:
-            if is_cancelled_exception(err):
-                raise
-            # A local activity's failure arrives as its own error, not wrapped.
-            cause = (err.cause or err) if isinstance(err, ActivityError) else err
-            what = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            caught = f"{self._activity} failed: {what}"
-            return await self._escalate(case, progress, attempts, caught)
-        if progress.status == "RESOLVED":
-            progress = await self._step("close_case", "close", progress, BOOKKEEPING_RETRY)
-            return self._result(progress, attempts)
-        return await self._escalate(case, progress, attempts, None)
+        caught: str | None = await catch(self._work_on_case(case), on_failure=self._as_caught)
+        if caught is None and self._progress.status == "RESOLVED":
+            progress = await self._advance("close_case", "close", BOOKKEEPING_RETRY)
+            return self._result(progress)
+        return await self._escalate(case, caught)
 
-    async def _escalate(
-        self, case: CaseInput, progress: CaseProgress, attempts: int, error: str | None
-    ) -> CaseResult:
-        progress = await self._step(
+    async def _work_on_case(self, case: CaseInput) -> None:
+        """Open, Assign, and Work on Case, looping back while the case allows."""
+        await self._advance("open_case", "open", WORK_RETRY)
+        await self._advance("assign_case", "assign", WORK_RETRY)
+        while True:
+            self._attempts += 1
+            progress = await self._advance("work_on_case", f"work-{self._attempts}", WORK_RETRY)
+            if progress.status == "RESOLVED":
+                return
+            if case.on_unresolved != "retry" or self._attempts >= case.max_work_attempts:
+                return
+
+    async def _as_caught(self, failure: RunFailure) -> str:
+        """Catch to Next: the failed step's error, as the escalation records it. Case steps
+        are local, and a local step's failure does not name its step, so this does."""
+        return f"{self._activity} failed: {failure.message}"
+
+    async def _escalate(self, case: CaseInput, error: str | None) -> CaseResult:
+        await self._advance(
             "escalate_case",
             "escalate",
-            progress,
             BOOKKEEPING_RETRY,
             error=error,
             awaiting_tier2=case.on_unresolved == "tier2",
         )
         if case.on_unresolved != "tier2":
-            raise expected(
-                ApplicationError(ESCALATION_CAUSE, type=CASE_ESCALATED, non_retryable=True)
-            )
+            raise fail(CASE_ESCALATED, ESCALATION_CAUSE)
         self._waiting_for_tier2 = True
         try:
             await workflow.wait_condition(
@@ -132,52 +125,54 @@ class SupportCaseWorkflow:
             )
         except TimeoutError:
             self._waiting_for_tier2 = False
-            await self._step("expire_case", "tier2-expired", progress, BOOKKEEPING_RETRY)
-            raise expected(
-                ApplicationError("tier 2 deadline passed", type=TIER2_EXPIRED, non_retryable=True)
-            ) from None
+            await self._advance("expire_case", "tier2-expired", BOOKKEEPING_RETRY)
+            raise fail(TIER2_EXPIRED, "tier 2 deadline passed") from None
         self._waiting_for_tier2 = False
         resolution = self._resolution
-        progress = await self._step(
-            "resolve_case", "tier2-resolve", progress, BOOKKEEPING_RETRY, resolution=resolution
+        await self._advance(
+            "resolve_case", "tier2-resolve", BOOKKEEPING_RETRY, resolution=resolution
         )
-        progress = await self._step("close_case", "close", progress, BOOKKEEPING_RETRY)
-        return self._result(progress, attempts, resolution)
+        progress = await self._advance("close_case", "close", BOOKKEEPING_RETRY)
+        return self._result(progress, resolution)
 
-    async def _step(
+    async def _withdraw(self, cancel: BaseException) -> NoReturn:
+        """The run was cancelled: the case says so, wherever it stood, and the run ends
+        CANCELED."""
+        self._waiting_for_tier2 = False
+        await finish(self._advance("cancel_case", "cancel", BOOKKEEPING_RETRY))
+        raise cancel
+
+    async def _advance(
         self,
         activity: str,
         name: str,
-        progress: CaseProgress,
         retry: StepPolicy,
         *,
         error: str | None = None,
         resolution: Tier2Resolution | None = None,
         awaiting_tier2: bool = False,
     ) -> CaseProgress:
+        """Run one case step on the case as it stands, and keep where it leaves the case."""
         self._activity = activity
         request = CaseStep(
-            case_id=progress.case_id,
+            case_id=self._progress.case_id,
             run_id=workflow.info().run_id,
             step=name,
-            message=progress.message,
+            message=self._progress.message,
             error=error,
             resolution=resolution,
             awaiting_tier2=awaiting_tier2,
         )
-        # Every step is a short database write: as local activities they need no server
-        # round trip.
-        self._progress = await step(True, activity, request, CaseProgress, retry)
+        self._progress = await local_step(activity, request, CaseProgress, retry)
         return self._progress
 
-    @staticmethod
     def _result(
-        progress: CaseProgress, attempts: int, resolution: Tier2Resolution | None = None
+        self, progress: CaseProgress, resolution: Tier2Resolution | None = None
     ) -> CaseResult:
         return CaseResult(
             case_id=progress.case_id,
             status=progress.status,
             message=progress.message,
-            work_attempts=attempts,
+            work_attempts=self._attempts,
             resolution=resolution,
         )

@@ -7,10 +7,8 @@ import asyncio
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.concurrency import finish
     from workflows.contracts import StoreWebhookRequest, WebhookInput, WebhookResult
-    from workflows.retry import UNTIL_DONE, step_policy
-    from workflows.steps import step
+    from workflows.step_functions import UNTIL_DONE, finish, local_step, step_policy
 
 STEP_RETRY = step_policy()
 
@@ -31,10 +29,10 @@ class WebhookWorkflow:
         )
         # One short insert: as a local activity it needs no server round trip, and the run
         # ends in its first workflow task.
-        stored = await finish(step(True, "store_webhook", request, WebhookResult, STEP_RETRY))
+        stored = await finish(local_step("store_webhook", request, WebhookResult, STEP_RETRY))
         if workflow.cancellation_reason() is None:
             return stored
         # Cancelled while storing: the payload is in, here or in an attempt of this run that
         # was never recorded. Take it out again, and end CANCELED.
-        await finish(step(True, "discard_webhook", request, WebhookResult, UNTIL_DONE))
+        await finish(local_step("discard_webhook", request, WebhookResult, UNTIL_DONE))
         raise asyncio.CancelledError(workflow.cancellation_reason())
