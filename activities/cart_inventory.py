@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.inventory import not_in_stock
 from core.db import SessionFactory, engine_of
 from workflows.contracts import (
     INVALID_CART,
+    NOT_IN_STOCK,
     CartCheck,
     CartLedgerResult,
     CreateOrderInput,
@@ -138,6 +138,17 @@ def _cart_params(order: CreateOrderInput) -> dict[str, Any]:
         "items": [line.item_id for line in order.lines],
         "qtys": [line.quantity for line in order.lines],
     }
+
+
+def not_in_stock(item_id: str, requested: int, available: int | None) -> ApplicationError:
+    """The business error of a short line: never retried, and naming the line."""
+    what = "unknown item" if available is None else f"requested {requested}, available {available}"
+    return ApplicationError(
+        f"not in stock: {item_id} ({what})",
+        StockCheck(item_id=item_id, requested=requested, available=available or 0).model_dump(),
+        type=NOT_IN_STOCK,
+        non_retryable=True,
+    )
 
 
 class CartInventoryActivities:

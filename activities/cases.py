@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from core.db import SessionFactory
-from core.models import CaseEvent, SupportCase
+from core.models import CaseEventRow, SupportCaseRow
 from workflows.contracts import CaseProgress, CaseStatus, CaseStep, case_workflow_id
 
 
@@ -76,8 +76,8 @@ class CaseActivities:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(CaseEvent.status, CaseEvent.message).where(
-                        CaseEvent.run_id == step.run_id, CaseEvent.step == step.step
+                    select(CaseEventRow.status, CaseEventRow.message).where(
+                        CaseEventRow.run_id == step.run_id, CaseEventRow.step == step.step
                     )
                 )
             ).first()
@@ -97,7 +97,7 @@ class CaseActivities:
         async with self._sessions.begin() as session:
             await _ensure_case(session, step)
             written = await session.scalar(
-                insert(CaseEvent)
+                insert(CaseEventRow)
                 .values(
                     case_id=step.case_id,
                     run_id=step.run_id,
@@ -107,15 +107,17 @@ class CaseActivities:
                     detail=detail,
                 )
                 .on_conflict_do_nothing()
-                .returning(CaseEvent.id)
+                .returning(CaseEventRow.id)
             )
             if written is not None:
                 # A step of a cancelled run that still lands (a cancel does not wait for a
                 # running step) is in the history, but the case stays CANCELED.
-                cancelled = (SupportCase.run_id == step.run_id) & (SupportCase.status == "CANCELED")
+                cancelled = (SupportCaseRow.run_id == step.run_id) & (
+                    SupportCaseRow.status == "CANCELED"
+                )
                 await session.execute(
-                    update(SupportCase)
-                    .where(SupportCase.case_id == step.case_id, ~cancelled)
+                    update(SupportCaseRow)
+                    .where(SupportCaseRow.case_id == step.case_id, ~cancelled)
                     .values(
                         status=status,
                         message=message,
@@ -132,7 +134,7 @@ class CaseActivities:
 
 async def _ensure_case(session: AsyncSession, step: CaseStep) -> None:
     await session.execute(
-        insert(SupportCase)
+        insert(SupportCaseRow)
         .values(
             case_id=step.case_id,
             status="OPEN",

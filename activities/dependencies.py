@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from activities.payment_provider import PaymentProvider
 from core.db import SessionFactory
-from core.site_store import SiteStore
+from core.publisher import PagePublisher
 
 
 @dataclass
@@ -17,6 +17,6 @@ class Dependencies:
     sessions: SessionFactory
     provider: PaymentProvider
     reports_api_url: str
-    site_store: SiteStore
+    publisher: PagePublisher
     rng: random.Random = field(default_factory=random.Random)
     reports_api_key: str | None = None

@@ -11,12 +11,12 @@ from temporalio import activity
 
 from activities.cart_inventory import give_back, lock_cart
 from core.db import SessionFactory, engine_of
-from core.models import Order, OrderLine
+from core.models import OrderLineRow, OrderRow
 from workflows.contracts import (
     CreateOrderInput,
     FailOrderInput,
-    OrderRecord,
     OrderRef,
+    OrderState,
     order_workflow_id,
 )
 
@@ -56,20 +56,20 @@ class OrderActivities:
         self._engine = engine_of(sessions)
 
     @activity.defn(name="create_order")
-    async def create_order(self, order: CreateOrderInput) -> OrderRecord:
+    async def create_order(self, order: CreateOrderInput) -> OrderState:
         """The order and its lines in one statement; a repeat inserts nothing."""
         async with self._engine.begin() as conn:
             await conn.execute(CREATE_ORDER, _order_params(order))
-        return OrderRecord(order_id=order.order_id, status="PENDING")
+        return OrderState(order_id=order.order_id, status="PENDING")
 
     @activity.defn(name="complete_order")
-    async def complete_order(self, ref: OrderRef) -> OrderRecord:
+    async def complete_order(self, ref: OrderRef) -> OrderState:
         async with self._engine.begin() as conn:
             await conn.execute(COMPLETE_ORDER, {"o": ref.order_id})
-        return OrderRecord(order_id=ref.order_id, status="COMPLETED")
+        return OrderState(order_id=ref.order_id, status="COMPLETED")
 
     @activity.defn(name="cancel_order")
-    async def cancel_order(self, failure: FailOrderInput) -> OrderRecord:
+    async def cancel_order(self, failure: FailOrderInput) -> OrderState:
         """Undo the order unless it has completed, in one transaction, at most once.
 
         A cancelled run cannot know what its earlier, unrecorded attempts wrote, so this
@@ -84,22 +84,22 @@ class OrderActivities:
             await conn.execute(CREATE_ORDER, _order_params(order))
             status = (await conn.execute(ORDER_STATUS_FOR_UPDATE, {"o": order.order_id})).scalar()
             if status == "COMPLETED":
-                return OrderRecord(order_id=order.order_id, status="COMPLETED")
+                return OrderState(order_id=order.order_id, status="COMPLETED")
             await give_back(conn, order)
             await conn.execute(CANCEL_PENDING_ORDER, {"o": order.order_id, "r": failure.reason})
-        return OrderRecord(order_id=order.order_id, status="FAILED")
+        return OrderState(order_id=order.order_id, status="FAILED")
 
     @activity.defn(name="fail_order")
-    async def fail_order(self, failure: FailOrderInput) -> OrderRecord:
+    async def fail_order(self, failure: FailOrderInput) -> OrderState:
         """Mark the order failed, creating it first if its create step was cancelled."""
         async with self._sessions.begin() as session:
             await _insert_order(session, failure.order, "FAILED", failure.reason)
             await session.execute(
-                update(Order)
-                .where(Order.order_id == failure.order.order_id, Order.status != "FAILED")
+                update(OrderRow)
+                .where(OrderRow.order_id == failure.order.order_id, OrderRow.status != "FAILED")
                 .values(status="FAILED", failure_reason=failure.reason, updated_at=func.now())
             )
-        return OrderRecord(order_id=failure.order.order_id, status="FAILED")
+        return OrderState(order_id=failure.order.order_id, status="FAILED")
 
 
 def _order_params(order: CreateOrderInput) -> dict[str, Any]:
@@ -116,7 +116,7 @@ async def _insert_order(
     session: AsyncSession, order: CreateOrderInput, status: str, reason: str | None
 ) -> None:
     inserted = await session.scalar(
-        insert(Order)
+        insert(OrderRow)
         .values(
             order_id=order.order_id,
             status=status,
@@ -124,12 +124,12 @@ async def _insert_order(
             workflow_id=order_workflow_id(order.order_id),
         )
         .on_conflict_do_nothing()
-        .returning(Order.order_id)
+        .returning(OrderRow.order_id)
     )
     if inserted is None:
         return
     await session.execute(
-        insert(OrderLine),
+        insert(OrderLineRow),
         [
             {
                 "order_id": order.order_id,

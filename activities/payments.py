@@ -14,7 +14,7 @@ from activities.payment_provider import (
     payment_id_for,
 )
 from core.db import SessionFactory
-from core.models import OrderRecord, Payment
+from core.models import OrderRecordRow, PaymentRow
 from workflows.contracts import (
     INVALID_ORDER,
     PAYMENT_CONFLICT,
@@ -53,7 +53,7 @@ class PaymentActivities:
         id), and the provider returns the first charge.
         """
         async with self._sessions() as session:
-            existing = await session.get(Payment, order.order_id)
+            existing = await session.get(PaymentRow, order.order_id)
         if existing is None:
             payment_id = payment_id_for(order.order_id)
             try:
@@ -64,13 +64,13 @@ class PaymentActivities:
                 raise ApplicationError(str(err), type=PROVIDER_UNAVAILABLE) from err
             async with self._sessions.begin() as session:
                 await session.execute(
-                    insert(Payment)
+                    insert(PaymentRow)
                     .values(
                         order_id=order.order_id, payment_id=charge.payment_id, amount=charge.amount
                     )
                     .on_conflict_do_nothing()
                 )
-                existing = await session.get(Payment, order.order_id)
+                existing = await session.get(PaymentRow, order.order_id)
             assert existing is not None
         if existing.amount != order.amount:
             raise ApplicationError(
@@ -87,7 +87,7 @@ class PaymentActivities:
         order = request.order
         async with self._sessions.begin() as session:
             await session.execute(
-                insert(OrderRecord)
+                insert(OrderRecordRow)
                 .values(
                     order_id=order.order_id,
                     amount=order.amount,
@@ -97,7 +97,7 @@ class PaymentActivities:
                 .on_conflict_do_nothing()
             )
             recorded_at = await session.scalar(
-                select(OrderRecord.recorded_at).where(OrderRecord.order_id == order.order_id)
+                select(OrderRecordRow.recorded_at).where(OrderRecordRow.order_id == order.order_id)
             )
         assert recorded_at is not None
         return ProcessedOrder(**order.model_dump(), recorded_at=recorded_at)

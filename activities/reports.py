@@ -12,7 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from core.site_store import SiteStore
+from core.publisher import PagePublisher
 from workflows.contracts import (
     REPORT_FAILED,
     REPORTING_API_REJECTED,
@@ -47,11 +47,13 @@ def _render(report_id: str, text: str, generated_at: datetime | None) -> tuple[s
 
 
 class ReportActivities:
-    """Holds the reporting API's base URL and the site store."""
+    """Holds the reporting API's base URL and the page publisher."""
 
-    def __init__(self, api_base_url: str, store: SiteStore, api_key: str | None = None) -> None:
+    def __init__(
+        self, api_base_url: str, publisher: PagePublisher, api_key: str | None = None
+    ) -> None:
         self._base_url = api_base_url.rstrip("/")
-        self._store = store
+        self._publisher = publisher
         # Sent as a header only; never part of an activity's input or result, so never in
         # a workflow history.
         self._auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
@@ -77,11 +79,11 @@ class ReportActivities:
 
     @activity.defn(name="download_report")
     async def download_report(self, status: ReportStatus) -> StagedFile:
-        """Download the report's CSV into the site store's staging area."""
+        """Download the report's CSV into the page publisher's staging area."""
         assert status.download_url, "download_report runs only once a download URL exists"
         content = (await self._call("GET", status.download_url)).content
         name = f"{status.report_id}.csv"
-        await self._store.stage(name, content)
+        await self._publisher.stage(name, content)
         return StagedFile(
             report_id=status.report_id,
             name=name,
@@ -93,7 +95,7 @@ class ReportActivities:
     async def render_report(self, staged: StagedFile) -> StagedFile:
         """The staged CSV to a staged HTML page. Autoescaping keeps an item id like
         `<script>` as text."""
-        content = await self._store.read_staged(staged.name)
+        content = await self._publisher.read_staged(staged.name)
         if content is None:
             raise ApplicationError(
                 f"the staged CSV {staged.name} is gone", type=REPORT_FAILED, non_retryable=True
@@ -101,7 +103,7 @@ class ReportActivities:
         html, rows = _render(staged.report_id, content.decode(), staged.generated_at)
         page = html.encode()
         name = f"{staged.report_id}.html"
-        await self._store.stage(name, page)
+        await self._publisher.stage(name, page)
         return StagedFile(
             report_id=staged.report_id,
             name=name,
@@ -114,14 +116,14 @@ class ReportActivities:
     async def publish_report(self, staged: StagedFile) -> PublishedReport:
         """Publish the staged page, then forget the report's working files. A retry after
         the page went up publishes what is there already."""
-        content = await self._store.read_staged(staged.name)
+        content = await self._publisher.read_staged(staged.name)
         if content is not None:
-            await self._store.publish(PAGE_NAME, content)
-            await self._store.discard_staged(f"{staged.report_id}.csv")
-            await self._store.discard_staged(staged.name)
+            await self._publisher.publish(PAGE_NAME, content)
+            await self._publisher.discard_staged(f"{staged.report_id}.csv")
+            await self._publisher.discard_staged(staged.name)
         return PublishedReport(
             report_id=staged.report_id,
-            location=self._store.url(PAGE_NAME, self._base_url),
+            location=self._publisher.url(PAGE_NAME, self._base_url),
             row_count=staged.row_count or 0,
             size_bytes=staged.size_bytes,
         )

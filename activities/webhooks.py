@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
 from core.db import SessionFactory
-from core.models import WebhookEvent
+from core.models import WebhookEventRow
 from workflows.contracts import StoreWebhookRequest, WebhookResult
 
 
@@ -20,7 +20,7 @@ class WebhookActivities:
         """One row per run, keyed by workflow id, so a retry stores nothing twice."""
         async with self._sessions.begin() as session:
             await session.execute(
-                insert(WebhookEvent)
+                insert(WebhookEventRow)
                 .values(
                     workflow_id=request.workflow_id,
                     payload=request.payload,
@@ -29,8 +29,8 @@ class WebhookActivities:
                 .on_conflict_do_nothing()
             )
             received_at = await session.scalar(
-                select(WebhookEvent.received_at).where(
-                    WebhookEvent.workflow_id == request.workflow_id
+                select(WebhookEventRow.received_at).where(
+                    WebhookEventRow.workflow_id == request.workflow_id
                 )
             )
         assert received_at is not None
@@ -41,7 +41,7 @@ class WebhookActivities:
         """Take a cancelled run's payload out again; nothing to take is fine."""
         async with self._sessions.begin() as session:
             await session.execute(
-                delete(WebhookEvent).where(WebhookEvent.workflow_id == request.workflow_id)
+                delete(WebhookEventRow).where(WebhookEventRow.workflow_id == request.workflow_id)
             )
         return WebhookResult(
             workflow_id=request.workflow_id, received_at=request.received_at, stored=False

@@ -20,8 +20,8 @@ from api.routes import health, reporting, runs, site, store
 from api.routes.runs import listing_router
 from api.step_inputs import StepInputs
 from core.db import create_engine, create_session_factory
+from core.publisher import configured_publisher
 from core.settings import Settings
-from core.site_store import configured_site_store
 from core.version import VERSION
 
 
@@ -41,7 +41,7 @@ def create_app(
             engine=engine,
             sessions=create_session_factory(engine),
             temporal=TemporalGateway(settings, client),
-            site_store=configured_site_store(settings),
+            publisher=configured_publisher(settings),
             keys=keys,
             limiter=RateLimiter(settings.rate_limit_per_minute),
             step_inputs=step_inputs,

@@ -14,8 +14,8 @@ from api.auth import KeyRing, RateLimiter
 from api.gateway import TemporalGateway
 from api.step_inputs import StepInputs
 from core.db import SessionFactory
+from core.publisher import PagePublisher
 from core.settings import Settings
-from core.site_store import SiteStore
 
 
 @dataclass
@@ -24,7 +24,7 @@ class AppState:
     engine: AsyncEngine
     sessions: SessionFactory
     temporal: TemporalGateway
-    site_store: SiteStore
+    publisher: PagePublisher
     keys: KeyRing
     limiter: RateLimiter
     step_inputs: StepInputs

@@ -12,7 +12,7 @@ import io
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Report
+from core.models import ReportRow
 
 COLUMNS = ("item_id", "stock", "units_sold", "orders_completed")
 
@@ -42,9 +42,9 @@ async def request_report(session: AsyncSession, report_id: str, min_delay_s: flo
     )
 
 
-async def current_report(session: AsyncSession, report_id: str) -> Report | None:
+async def current_report(session: AsyncSession, report_id: str) -> ReportRow | None:
     """The report, generated first if it has come due."""
-    report = await session.get(Report, report_id, with_for_update=True)
+    report = await session.get(ReportRow, report_id, with_for_update=True)
     if report is None or report.status != "IN_PROGRESS":
         return report
     due = await session.scalar(text("SELECT now() >= :ready_at"), {"ready_at": report.ready_at})

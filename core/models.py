@@ -28,7 +28,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class StoreItem(Base):
+class StoreItemRow(Base):
     __tablename__ = "store_items"
     __table_args__ = (CheckConstraint("stock >= 0", name="stock_not_negative"),)
 
@@ -38,7 +38,7 @@ class StoreItem(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class StockAdjustment(Base):
+class StockAdjustmentRow(Base):
     """A stock change made by hand (create or replace), kept so the ledger can be reconciled."""
 
     __tablename__ = "stock_adjustments"
@@ -50,7 +50,7 @@ class StockAdjustment(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Order(Base):
+class OrderRow(Base):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("status IN ('PENDING', 'COMPLETED', 'FAILED')", name="order_status"),
@@ -63,12 +63,12 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-    lines: Mapped[list[OrderLine]] = relationship(
+    lines: Mapped[list[OrderLineRow]] = relationship(
         order_by="OrderLine.line_no", lazy="selectin", cascade="all, delete-orphan"
     )
 
 
-class OrderLine(Base):
+class OrderLineRow(Base):
     __tablename__ = "order_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="line_quantity_positive"),
@@ -81,7 +81,7 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
 
 
-class StockLedgerEntry(Base):
+class StockLedgerRow(Base):
     """One row per (order, item): the key that makes a decrement and its compensation idempotent.
 
     ``reserved`` means the stock was taken; ``released`` means it was given back, or that the
@@ -105,7 +105,7 @@ class StockLedgerEntry(Base):
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class Payment(Base):
+class PaymentRow(Base):
     """One row per charged order: the unique key that stops a second charge."""
 
     __tablename__ = "payments"
@@ -116,7 +116,7 @@ class Payment(Base):
     charged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class OrderRecord(Base):
+class OrderRecordRow(Base):
     """The Record step's row: the processed order, as the seed saves it."""
 
     __tablename__ = "order_records"
@@ -130,7 +130,7 @@ class OrderRecord(Base):
     )
 
 
-class WebhookEvent(Base):
+class WebhookEventRow(Base):
     """A received webhook payload, one row per run."""
 
     __tablename__ = "webhook_events"
@@ -141,7 +141,7 @@ class WebhookEvent(Base):
     stored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class SupportCase(Base):
+class SupportCaseRow(Base):
     """A support case as it stands now; `case_events` holds how it got here."""
 
     __tablename__ = "support_cases"
@@ -157,7 +157,7 @@ class SupportCase(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class CaseEvent(Base):
+class CaseEventRow(Base):
     """One status change of a case, written once per (run, step) however often a step retries."""
 
     __tablename__ = "case_events"
@@ -173,7 +173,7 @@ class CaseEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class Report(Base):
+class ReportRow(Base):
     """A request to the reporting API: generated once it is due, then kept as CSV."""
 
     __tablename__ = "reports"

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     reports_api_url_override: str | None = Field(
         default=None, validation_alias="STATEWRIGHT_REPORTS_API_URL"
     )
-    site_store_url: str | None = Field(default=None, validation_alias="STATEWRIGHT_SITE_STORE_URL")
+    publish_url: str | None = Field(default=None, validation_alias="STATEWRIGHT_PUBLISH_URL")
     s3_endpoint_url: str | None = Field(
         default=None, validation_alias="STATEWRIGHT_S3_ENDPOINT_URL"
     )

@@ -104,7 +104,7 @@ FLOWS: tuple[Flow, ...] = (
         "reports",
         ReportRunnerWorkflow,
         REPORT_RUNS,
-        activities=lambda d: [ReportActivities(d.reports_api_url, d.site_store, d.reports_api_key)],
+        activities=lambda d: [ReportActivities(d.reports_api_url, d.publisher, d.reports_api_key)],
         routes=report_runner.router,
     ),
     # The bench's baseline: no-op activities shaped like a flow, started by the bench itself.

@@ -20,8 +20,8 @@ from temporalio.worker import Worker
 from activities.dependencies import Dependencies
 from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory
-from core.models import Order, StockLedgerEntry, StoreItem
-from core.site_store import LocalSiteStore
+from core.models import OrderRow, StockLedgerRow, StoreItemRow
+from core.publisher import LocalPagePublisher
 from core.stock import set_stock
 from statewright.flows import FLOWS
 from worker.flows import activities_of
@@ -38,19 +38,21 @@ async def stock_items(sessions: SessionFactory, **stock: int) -> None:
 
 async def stock_of(sessions: SessionFactory, item_id: str) -> int | None:
     async with sessions() as session:
-        return await session.scalar(select(StoreItem.stock).where(StoreItem.item_id == item_id))
+        return await session.scalar(
+            select(StoreItemRow.stock).where(StoreItemRow.item_id == item_id)
+        )
 
 
 async def order_status(sessions: SessionFactory, order_id: str) -> str | None:
     async with sessions() as session:
-        return await session.scalar(select(Order.status).where(Order.order_id == order_id))
+        return await session.scalar(select(OrderRow.status).where(OrderRow.order_id == order_id))
 
 
 async def ledger_rows(sessions: SessionFactory, order_id: str) -> dict[str, str]:
     async with sessions() as session:
         rows = await session.execute(
-            select(StockLedgerEntry.item_id, StockLedgerEntry.state).where(
-                StockLedgerEntry.order_id == order_id
+            select(StockLedgerRow.item_id, StockLedgerRow.state).where(
+                StockLedgerRow.order_id == order_id
             )
         )
         return {item_id: state for item_id, state in rows}
@@ -59,7 +61,7 @@ async def ledger_rows(sessions: SessionFactory, order_id: str) -> dict[str, str]
 async def count_orders(sessions: SessionFactory, order_id: str) -> int:
     async with sessions() as session:
         return int(
-            await session.scalar(select(func.count()).where(Order.order_id == order_id)) or 0
+            await session.scalar(select(func.count()).where(OrderRow.order_id == order_id)) or 0
         )
 
 
@@ -75,7 +77,7 @@ def dependencies_for_tests(sessions: SessionFactory, **overrides: Any) -> Depend
         "sessions": sessions,
         "provider": SimulatedPaymentProvider(decline_above=Decimal("1000.00")),
         "reports_api_url": "http://127.0.0.1:9",
-        "site_store": LocalSiteStore(Path(tempfile.mkdtemp(prefix="site-"))),
+        "publisher": LocalPagePublisher(Path(tempfile.mkdtemp(prefix="site-"))),
     }
     return Dependencies(**{**defaults, **{k: v for k, v in overrides.items() if v is not None}})
 
@@ -88,7 +90,7 @@ def worker_with(
     **dependencies: Any,
 ) -> Worker:
     """The production worker, with some activities replaced by test doubles of the same name,
-    and any dependency (provider, rng, reports_api_url, site_store) replaced by keyword."""
+    and any dependency (provider, rng, reports_api_url, publisher) replaced by keyword."""
     replaced = {activity_name(fn): fn for fn in overrides}
     deps = dependencies_for_tests(sessions, **dependencies)
     activities = [replaced.get(activity_name(fn), fn) for fn in activities_of(FLOWS, deps)]

@@ -34,9 +34,9 @@ from activities.payment_provider import SimulatedPaymentProvider
 from activities.payments import PaymentActivities
 from api.app import create_app
 from core.db import SessionFactory, create_engine, create_session_factory
+from core.publisher import LocalPagePublisher
 from core.search_attributes import ALL as SEARCH_ATTRIBUTES
 from core.settings import Settings
-from core.site_store import LocalSiteStore
 from core.temporal import DATA_CONVERTER
 from migrations.apply import upgrade
 from statewright.embedded import start_postgres, temporal_binary
@@ -61,8 +61,8 @@ from workflows.contracts import (
     FailOrderInput,
     NoopShape,
     OrderLine,
-    OrderRecord,
     OrderRef,
+    OrderState,
     PaymentInput,
     PaymentOrder,
     ReportRunInput,
@@ -243,7 +243,7 @@ async def order_step_failed(
     """A bug in the create step: retried a few times, then StepFailed, and compensated."""
 
     @activity.defn(name="create_order")
-    async def create_order_bug(_: CreateOrderInput) -> OrderRecord:
+    async def create_order_bug(_: CreateOrderInput) -> OrderState:
         raise KeyError("a bug")
 
     return await _order(client, queue, sessions, create_order_bug)
@@ -586,10 +586,10 @@ def _report(
             task_queue=queue,
             report_min_delay_seconds=delay_s,
         )
-        site = LocalSiteStore(Path(tempfile.mkdtemp(prefix="site-")))
+        site = LocalPagePublisher(Path(tempfile.mkdtemp(prefix="site-")))
         async with serve(create_app(FLOWS, settings, database_url, client)) as base:
             api = base + api_path
-            async with worker_with(client, queue, sessions, reports_api_url=api, site_store=site):
+            async with worker_with(client, queue, sessions, reports_api_url=api, publisher=site):
                 handle = await _start(
                     client,
                     queue,

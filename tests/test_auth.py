@@ -19,8 +19,8 @@ from api.auth import KeyRing, UnknownScope
 from api.flows import scopes
 from core.db import SessionFactory
 from core.keys import ApiKeySpec, digest, new_key
+from core.publisher import LocalPagePublisher
 from core.settings import Settings
-from core.site_store import LocalSiteStore
 from statewright.cli import _run
 from statewright.flows import FLOWS
 from tests.conftest import serve
@@ -199,7 +199,7 @@ async def test_keys_never_reach_logs_or_histories(
     item = f"{item_prefix}-h"
     await stock_items(sessions, **{item: 3})
     keyed = settings.model_copy(
-        update={"api_keys": specs(), "report_min_delay_seconds": 0, "site_store_url": str(tmp_path)}
+        update={"api_keys": specs(), "report_min_delay_seconds": 0, "publish_url": str(tmp_path)}
     )
     caplog.set_level(logging.DEBUG)
     async with (
@@ -210,7 +210,7 @@ async def test_keys_never_reach_logs_or_histories(
             sessions,
             reports_api_url=base,
             reports_api_key=KEYS["runner"],
-            site_store=LocalSiteStore(tmp_path),
+            publisher=LocalPagePublisher(tmp_path),
         ),
         httpx.AsyncClient(base_url=base, timeout=30, headers=bearer("ops")) as http,
     ):

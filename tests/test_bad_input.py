@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.db import SessionFactory
-from core.models import Order, StockLedgerEntry
+from core.models import OrderRow, StockLedgerRow
 from core.settings import Settings
 from statewright.flows import FLOWS
 from tests.helpers import stock_items, stock_of
@@ -79,7 +79,7 @@ class Watched:
     async def assert_nothing_written(self) -> None:
         assert await order_count(self.sessions) == self.orders_before
         async with self.sessions() as session:
-            ledger = select(func.count()).where(StockLedgerEntry.item_id == self.item)
+            ledger = select(func.count()).where(StockLedgerRow.item_id == self.item)
             assert await session.scalar(ledger) == 0
         assert await stock_of(self.sessions, self.item) == 5
         started = [
@@ -90,7 +90,7 @@ class Watched:
 
 async def order_count(sessions: SessionFactory) -> int:
     async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(Order)) or 0)
+        return int(await session.scalar(select(func.count()).select_from(OrderRow)) or 0)
 
 
 @pytest.fixture

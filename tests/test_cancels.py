@@ -31,7 +31,7 @@ from activities.payment_provider import SimulatedPaymentProvider
 from activities.payments import PaymentActivities
 from activities.webhooks import WebhookActivities
 from core.db import SessionFactory
-from core.models import Payment, WebhookEvent
+from core.models import PaymentRow, WebhookEventRow
 from statewright.bench.invariants import assert_stock_invariants
 from tests.helpers import (
     activity_name,
@@ -204,7 +204,7 @@ async def test_a_payment_cancelled_at_any_step_is_consistent(
 
     async with sessions() as session:
         charged = await session.scalar(
-            select(func.count()).select_from(Payment).where(Payment.order_id == order_id)
+            select(func.count()).select_from(PaymentRow).where(PaymentRow.order_id == order_id)
         )
     if status == WorkflowExecutionStatus.CANCELED:
         assert charged == 0, "a CANCELED payment charged the order"
@@ -232,8 +232,8 @@ async def test_a_webhook_cancelled_while_it_is_stored_is_consistent(
     async with sessions() as session:
         rows = await session.scalar(
             select(func.count())
-            .select_from(WebhookEvent)
-            .where(WebhookEvent.workflow_id == workflow_id)
+            .select_from(WebhookEventRow)
+            .where(WebhookEventRow.workflow_id == workflow_id)
         )
     if status == WorkflowExecutionStatus.CANCELED:
         assert rows == 0, "a CANCELED webhook run left its payload stored"

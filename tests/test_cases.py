@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
 from core.db import SessionFactory
-from core.models import CaseEvent, SupportCase
+from core.models import CaseEventRow, SupportCaseRow
 from tests.helpers import (
     ScriptedRandom,
     step,
@@ -38,14 +38,16 @@ def new_case() -> str:
 async def history(sessions: SessionFactory, case_id: str) -> list[str]:
     async with sessions() as session:
         rows = await session.scalars(
-            select(CaseEvent.status).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+            select(CaseEventRow.status)
+            .where(CaseEventRow.case_id == case_id)
+            .order_by(CaseEventRow.id)
         )
         return list(rows)
 
 
-async def case_row(sessions: SessionFactory, case_id: str) -> SupportCase:
+async def case_row(sessions: SessionFactory, case_id: str) -> SupportCaseRow:
     async with sessions() as session:
-        row = await session.get(SupportCase, case_id)
+        row = await session.get(SupportCaseRow, case_id)
     assert row is not None
     return row
 

@@ -56,7 +56,7 @@ def served_api(
         temporal_address=temporal_env.client.service_client.config.target_host,
         task_queue=f"fuzz-{uuid.uuid4().hex}",
         reports_api_url_override=base,
-        site_store_url=str(tmp_path_factory.mktemp("fuzz-site")),
+        publish_url=str(tmp_path_factory.mktemp("fuzz-site")),
         report_min_delay_seconds=0,
         report_wait_seconds=0.1,
     )

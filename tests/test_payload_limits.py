@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 from core.db import SessionFactory
 from core.json_limits import MAX_JSON_DEPTH
-from core.models import WebhookEvent
+from core.models import WebhookEventRow
 from tests.helpers import wait_for_run
 from workflows.contracts import WebhookInput
 from workflows.webhooks import WebhookWorkflow
@@ -56,13 +56,13 @@ async def stored_after_run(
     assert run["status"] == "COMPLETED"
     async with sessions() as session:
         return await session.scalar(
-            select(WebhookEvent.payload).where(WebhookEvent.workflow_id == run["workflow_id"])
+            select(WebhookEventRow.payload).where(WebhookEventRow.workflow_id == run["workflow_id"])
         )
 
 
 async def webhook_rows(sessions: SessionFactory) -> int:
     async with sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(WebhookEvent)) or 0)
+        return int(await session.scalar(select(func.count()).select_from(WebhookEventRow)) or 0)
 
 
 async def test_a_payload_at_the_depth_limit_is_stored_faithfully(

@@ -14,7 +14,7 @@ from temporalio.client import Client
 
 from activities.payment_provider import SimulatedPaymentProvider, payment_id_for
 from core.db import SessionFactory
-from core.models import OrderRecord, Payment
+from core.models import OrderRecordRow, PaymentRow
 from tests.helpers import step, wait_for_run, worker_with
 
 
@@ -57,7 +57,7 @@ async def test_valid_order_is_validated_charged_and_recorded(
     assert result["recorded_at"]
     assert [s["name"] for s in run["steps"]] == ["validate_order", "charge_payment", "record_order"]
     async with sessions() as session:
-        record = await session.get(OrderRecord, order_id)
+        record = await session.get(OrderRecordRow, order_id)
     assert record is not None
     assert record.amount == Decimal("19.99") and record.payment_id == result["payment_id"]
 
@@ -93,7 +93,7 @@ async def test_amount_not_above_zero_fails_the_run(
     assert step(run, "validate_order")["attempts"] == 1, "a business error is not retried"
     assert [s["name"] for s in run["steps"]] == ["validate_order"]
     assert provider.money_moved[order_id] == 0
-    assert await rows(sessions, Payment, order_id) == 0
+    assert await rows(sessions, PaymentRow, order_id) == 0
 
 
 async def test_declined_payment_fails_without_charging(
@@ -106,8 +106,8 @@ async def test_declined_payment_fails_without_charging(
     assert run["error"]["type"] == "PaymentDeclined"
     assert run["error"]["message"] == "payment declined: 1000.01 is over the limit of 1000.00"
     assert step(run, "charge_payment")["attempts"] == 1
-    assert await rows(sessions, Payment, order_id) == 0
-    assert await rows(sessions, OrderRecord, order_id) == 0
+    assert await rows(sessions, PaymentRow, order_id) == 0
+    assert await rows(sessions, OrderRecordRow, order_id) == 0
 
 
 async def test_transient_provider_failure_is_retried_and_succeeds(
@@ -123,7 +123,7 @@ async def test_transient_provider_failure_is_retried_and_succeeds(
     assert charge["attempts"] == 3, "two simulated outages, then success"
     assert charge["status"] == "COMPLETED"
     assert flaky.money_moved[order_id] == 1
-    assert await rows(sessions, Payment, order_id) == 1
+    assert await rows(sessions, PaymentRow, order_id) == 1
 
 
 async def test_double_charge_is_prevented(
@@ -142,8 +142,8 @@ async def test_double_charge_is_prevented(
     assert first["result"]["payment_id"] == second["result"]["payment_id"]
     assert first["result"]["recorded_at"] == second["result"]["recorded_at"]
     assert provider.money_moved[order_id] == 1
-    assert await rows(sessions, Payment, order_id) == 1
-    assert await rows(sessions, OrderRecord, order_id) == 1
+    assert await rows(sessions, PaymentRow, order_id) == 1
+    assert await rows(sessions, OrderRecordRow, order_id) == 1
 
     other = await wait_for_run(http, (await pay(http, order_id, "43.00")).json()["workflow_id"])
     assert other["status"] == "FAILED"

@@ -1,5 +1,5 @@
 """The reporting API, the report runner (time-skipping for its waits), its schedule, the
-published page (also in headless Chromium), and the S3 site store."""
+published page (also in headless Chromium), and the S3 page publisher."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from activities.reports import ReportActivities
 from api.app import create_app
 from api.schedules import REPORT_SCHEDULE_ID, apply_report_schedule
 from core.db import SessionFactory
+from core.publisher import LocalPagePublisher, S3PagePublisher
 from core.settings import Settings
-from core.site_store import LocalSiteStore, S3SiteStore
 from statewright.flows import FLOWS
 from tests.browser import rendered_dom
 from tests.conftest import free_port, serve
@@ -43,7 +43,7 @@ def reporting_settings(settings: Settings, site: Path, delay: float) -> Settings
             "report_min_delay_seconds": delay,
             "report_wait_seconds": 0.2,
             "report_max_polls": 50,
-            "site_store_url": str(site),
+            "publish_url": str(site),
         }
     )
 
@@ -116,11 +116,11 @@ async def test_runner_end_to_end_publishes_exactly_the_csv_and_escapes(
 ) -> None:
     a = f"{item_prefix}-a"
     await stock_items(sessions, **{a: 10, SCRIPT_ITEM: 5})
-    store = LocalSiteStore(tmp_path / "site")
+    store = LocalPagePublisher(tmp_path / "site")
     # Due after 1.5 s: the dev server fires short timers at about 1 s, so this takes 2 polls.
     async with (
         serve_reporting(settings, database_url, client, tmp_path / "site", 1.5) as (base, _),
-        worker_with(client, task_queue, sessions, reports_api_url=base, site_store=store),
+        worker_with(client, task_queue, sessions, reports_api_url=base, publisher=store),
         httpx.AsyncClient(base_url=base, timeout=30) as http,
     ):
         for cart in ([(a, 2), (SCRIPT_ITEM, 1)], [(a, 3)]):
@@ -252,7 +252,7 @@ async def test_schedule_is_applied_idempotently_and_fires_the_runner(
     """The time-skipping server has no Schedules: this runs on the dev server, every 2 s."""
     base, configured = reporting
     schedule_id = f"report-runner-{uuid.uuid4().hex[:8]}"
-    store = LocalSiteStore(tmp_path / "scheduled")
+    store = LocalPagePublisher(tmp_path / "scheduled")
     try:
         first = await apply_report_schedule(
             client, configured, schedule_id=schedule_id, every=timedelta(seconds=2)
@@ -260,9 +260,7 @@ async def test_schedule_is_applied_idempotently_and_fires_the_runner(
         again = await apply_report_schedule(
             client, configured, schedule_id=schedule_id, every=timedelta(seconds=2)
         )
-        async with worker_with(
-            client, task_queue, sessions, reports_api_url=base, site_store=store
-        ):
+        async with worker_with(client, task_queue, sessions, reports_api_url=base, publisher=store):
             published = None
             for _ in range(150):
                 published = await store.read("report.html")
@@ -316,7 +314,7 @@ async def test_report_page_in_headless_chromium(
         ",".join(f'"{cell}"' for cell in row) for row in rows
     )
     # The real Render and Publish steps make the page, so the browser sees what users see.
-    store = LocalSiteStore(tmp_path / "site")
+    store = LocalPagePublisher(tmp_path / "site")
     steps = ReportActivities(base, store)
     await store.stage("r.csv", text.encode())
     staged = StagedFile(report_id="r", name="r.csv", size_bytes=len(text.encode()))
@@ -342,7 +340,7 @@ async def test_s3_site_store_against_moto(tmp_path: Path, monkeypatch: pytest.Mo
     try:
         endpoint = f"http://127.0.0.1:{port}"
         boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="site")
-        store = S3SiteStore("site", "reports/prod", endpoint_url=endpoint)
+        store = S3PagePublisher("site", "reports/prod", endpoint_url=endpoint)
         assert await store.read("report.html") is None
         first = await store.publish("report.html", b"<p>one</p>")
         await store.publish("report.html", b"<p>two</p>")
@@ -376,11 +374,11 @@ async def test_a_large_inventory_keeps_the_history_small(
             ),
             {"p": item_prefix},
         )
-    store = LocalSiteStore(tmp_path / "site")
+    store = LocalPagePublisher(tmp_path / "site")
     try:
         async with (
             serve_reporting(settings, database_url, client, tmp_path / "site", 0.2) as (base, _),
-            worker_with(client, task_queue, sessions, reports_api_url=base, site_store=store),
+            worker_with(client, task_queue, sessions, reports_api_url=base, publisher=store),
             httpx.AsyncClient(base_url=base, timeout=60) as http,
         ):
             started = await http.post("/report-runner/runs")

@@ -28,7 +28,7 @@ from core.db import SessionFactory, create_engine
 from statewright.bench.invariants import assert_stock_invariants
 from tests.conftest import free_port
 from tests.helpers import ledger_rows, order_status, start_order, stock_items, stock_of, worker_with
-from workflows.contracts import CartLedgerResult, CreateOrderInput, OrderRecord
+from workflows.contracts import CartLedgerResult, CreateOrderInput, OrderState
 
 
 async def real_error(coroutine: object) -> Exception:
@@ -135,7 +135,7 @@ async def test_an_order_whose_step_hits_a_bug_fails_in_plain_words(
     await stock_items(sessions, **{a: 5})
 
     @activity.defn(name="create_order")
-    async def create_order_bug(order: CreateOrderInput) -> OrderRecord:
+    async def create_order_bug(order: CreateOrderInput) -> OrderState:
         raise KeyError("INSERT INTO orders (secret_column) VALUES (%(o)s)")
 
     async with worker_with(client, task_queue, sessions, create_order_bug):

@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from core.db import SessionFactory
-from core.models import WebhookEvent
+from core.models import WebhookEventRow
 from core.settings import Settings
 from statewright.flows import FLOWS
 from tests.conftest import free_port, serve
@@ -25,7 +25,7 @@ async def stored(sessions: SessionFactory, workflow_id: str) -> list[dict[str, A
     async with sessions() as session:
         return list(
             await session.scalars(
-                select(WebhookEvent.payload).where(WebhookEvent.workflow_id == workflow_id)
+                select(WebhookEventRow.payload).where(WebhookEventRow.workflow_id == workflow_id)
             )
         )
 
@@ -120,13 +120,13 @@ async def test_webhook_limits(
     message: str,
 ) -> None:
     async with sessions() as session:
-        before = await session.scalar(select(func.count()).select_from(WebhookEvent))
+        before = await session.scalar(select(func.count()).select_from(WebhookEventRow))
     response = await http.post("/webhooks", content=content, headers={"content-type": content_type})
 
     assert response.status_code == status, response.text
     assert message in response.text
     async with sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(WebhookEvent)) == before
+        assert await session.scalar(select(func.count()).select_from(WebhookEventRow)) == before
 
 
 async def test_webhook_with_temporal_unreachable_is_503_not_500(

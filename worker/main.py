@@ -17,9 +17,9 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRu
 from activities.dependencies import Dependencies
 from activities.payment_provider import SimulatedPaymentProvider
 from core.db import SessionFactory, create_engine, create_session_factory
+from core.publisher import configured_publisher
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
-from core.site_store import configured_site_store
 from core.temporal import connect_patiently
 from worker.flows import WorkerFlow, activities_of, workflows_of
 from worker.interceptors import StepFailures
@@ -66,7 +66,7 @@ def dependencies(settings: Settings, sessions: SessionFactory) -> Dependencies:
             settings.payment_decline_above, settings.payment_transient_failures
         ),
         reports_api_url=settings.reports_api_url,
-        site_store=configured_site_store(settings),
+        publisher=configured_publisher(settings),
         rng=random.Random(settings.case_random_seed),
         reports_api_key=(
             settings.reports_api_key.get_secret_value() if settings.reports_api_key else None

@@ -84,7 +84,9 @@ class FailOrderInput(BaseModel):
     reason: str
 
 
-class OrderRecord(BaseModel):
+class OrderState(BaseModel):
+    """Where an order stands after a step that writes it."""
+
     order_id: str
     status: OrderStatus
 
@@ -243,7 +245,7 @@ class PublishedReport(BaseModel):
 
 
 class StagedFile(BaseModel):
-    """A reference to a working file in the site store (a claim check): the report runner's
+    """A reference to a working file in the page publisher (a claim check): the report runner's
     steps pass these, never the CSV or the page itself, so its history stays small however
     large the inventory grows."""
 

@@ -20,8 +20,8 @@ with workflow.unsafe.imports_passed_through():
         CreateOrderInput,
         CreateOrderResult,
         FailOrderInput,
-        OrderRecord,
         OrderRef,
+        OrderState,
     )
     from workflows.step_functions import (
         UNTIL_DONE,
@@ -72,7 +72,7 @@ class CreateOrderWorkflow:
         return await self._complete(order)
 
     async def _take(self, order: CreateOrderInput) -> None:
-        create = local_step("create_order", order, OrderRecord, CART_STEP_RETRY)
+        create = local_step("create_order", order, OrderState, CART_STEP_RETRY)
         reserve = local_step("reserve_stock", order, CartLedgerResult, CART_STEP_RETRY)
         _, taken = await all_or_cancel([create, reserve])
         if isinstance(taken, CartLedgerResult) and taken.state == "released":
@@ -90,7 +90,7 @@ class CreateOrderWorkflow:
         it wrote, unless an earlier, unrecorded attempt completed the order; then report that.
         """
         failed = FailOrderInput(order=order, reason=CANCELED_REASON)
-        record = await finish(local_step("cancel_order", failed, OrderRecord, COMPENSATION_RETRY))
+        record = await finish(local_step("cancel_order", failed, OrderState, COMPENSATION_RETRY))
         if record.status == "COMPLETED":
             return self._completed(order)
         raise cancel
@@ -100,14 +100,14 @@ class CreateOrderWorkflow:
         # tombstone that stops a cancelled decrement that still lands.
         await finish(local_step("release_stock", order, CartLedgerResult, COMPENSATION_RETRY))
         failed = FailOrderInput(order=order, reason=failure.message)
-        await finish(local_step("fail_order", failed, OrderRecord, COMPENSATION_RETRY))
+        await finish(local_step("fail_order", failed, OrderState, COMPENSATION_RETRY))
         raise failure
 
     async def _complete(self, order: CreateOrderInput) -> CreateOrderResult:
         # Once the order is decided, a cancel cannot undo it: the completion is finished and
         # the run reports COMPLETED, which is what happened.
         ref = OrderRef(order_id=order.order_id)
-        await finish(local_step("complete_order", ref, OrderRecord, COMPENSATION_RETRY))
+        await finish(local_step("complete_order", ref, OrderState, COMPENSATION_RETRY))
         return self._completed(order)
 
     @staticmethod

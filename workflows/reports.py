@@ -28,7 +28,7 @@ STEP_RETRY = step_policy(*BUSINESS_ERRORS)
 class ReportRunnerWorkflow:
     """Asks for a report, polls until it is ready (bounded), and publishes it as a page.
 
-    Every step calls the reporting API or the site store, so every step is a regular activity.
+    Every step calls the reporting API or the page publisher, so every step is a regular activity.
     """
 
     @workflow.run
@@ -46,7 +46,7 @@ class ReportRunnerWorkflow:
                 break
         if status is None or status.download_url is None:  # every poll said "not yet"
             raise fail(REPORT_NOT_READY, f"report not ready after {request.max_polls} polls")
-        # The CSV and the page travel as references to the site store, not as documents: a
+        # The CSV and the page travel as references to the page publisher, not as documents: a
         # large inventory made payloads past Temporal's limits.
         csv_file = await regular_step("download_report", status, StagedFile, STEP_RETRY)
         page_file = await regular_step("render_report", csv_file, StagedFile, STEP_RETRY)

@@ -31,7 +31,7 @@ from api.schemas import (
     ResolveIn,
 )
 from api.starts import IdempotencyKey, RunInProgress, accepted, run_key, run_ref, start_run
-from core.models import CaseEvent, SupportCase
+from core.models import CaseEventRow, SupportCaseRow
 from core.search_attributes import CASE_ID
 from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import CaseInput, Tier2Resolution, case_workflow_id
@@ -99,11 +99,11 @@ async def open_case(
 )
 async def get_case(case_id: CaseIdPath, session: SessionDep) -> CaseOut:
     """The case as it stands, and every status change with its time, oldest first."""
-    case = await session.get(SupportCase, case_id)
+    case = await session.get(SupportCaseRow, case_id)
     if case is None:
         raise HTTPException(status_code=404, detail=f"case {case_id!r} not found")
     events = await session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+        select(CaseEventRow).where(CaseEventRow.case_id == case_id).order_by(CaseEventRow.id)
     )
     return CaseOut(
         case_id=case.case_id,
@@ -147,7 +147,7 @@ async def resolve_case(
     run = await describe_run(client, settings, workflow_id, with_steps=False)
     if run is None:
         raise HTTPException(status_code=404, detail=f"case {case_id!r} not found")
-    case = await session.get(SupportCase, case_id)
+    case = await session.get(SupportCaseRow, case_id)
     await session.close()
     if run.status != WorkflowExecutionStatus.RUNNING.name:
         reason = NOT_WAITING_AS.get(case.status if case else "", f"its run is {run.status}")

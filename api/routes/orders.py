@@ -23,7 +23,7 @@ from api.schemas import (
     SeedCartIn,
 )
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
-from core.models import Order, StoreItem
+from core.models import OrderRow, StoreItemRow
 from core.search_attributes import ORDER_ID
 from workflows.contracts import CreateOrderInput, OrderLine, order_workflow_id
 from workflows.orders import CreateOrderWorkflow
@@ -86,7 +86,7 @@ async def _start(
     unseen = [item_id for item_id in item_ids if item_id not in seen]
     if unseen:
         async with state.sessions() as session:
-            query = select(StoreItem.item_id).where(StoreItem.item_id.in_(unseen))
+            query = select(StoreItemRow.item_id).where(StoreItemRow.item_id.in_(unseen))
             seen.update(await session.scalars(query))
     for index, item_id in enumerate(item_ids):
         if item_id not in seen:
@@ -119,7 +119,7 @@ async def get_order(
 ) -> OrderOut:
     """The order as stored; before it is stored (or if it never was), what its run says."""
     workflow_id = order_workflow_id(order_id)
-    order = await session.get(Order, order_id)
+    order = await session.get(OrderRow, order_id)
     if order is not None:
         return OrderOut(
             order_id=order.order_id,

@@ -18,7 +18,7 @@ from api.schemas import (
     PaymentOut,
 )
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
-from core.models import OrderRecord, Payment
+from core.models import OrderRecordRow, PaymentRow
 from core.search_attributes import PAYMENT_ORDER_ID
 from workflows.contracts import PaymentInput, PaymentOrder
 from workflows.ids import PAYMENT_RUNS
@@ -64,8 +64,8 @@ async def get_payment(
 ) -> PaymentOut:
     """An order's payment: its charge (one at most), when it was recorded, and the payment
     runs started for it, found by their `PaymentOrderId` search attribute."""
-    charge = await session.get(Payment, order_id)
-    record = await session.get(OrderRecord, order_id)
+    charge = await session.get(PaymentRow, order_id)
+    record = await session.get(OrderRecordRow, order_id)
     await session.close()
     query = f"TaskQueue = '{settings.task_queue}' AND {PAYMENT_ORDER_ID.name} = '{order_id}'"
     runs = [summary(settings, run) async for run in client.list_workflows(query, limit=100)]

@@ -21,7 +21,7 @@ from api.schemas import (
     json_error,
 )
 from api.starts import IdempotencyKey, run_key
-from core.models import Report
+from core.models import ReportRow
 
 TAG = "reporting API (stand-in)"
 router = APIRouter(prefix="/reports", tags=[TAG])
@@ -92,7 +92,7 @@ async def download_report(report_id: ReportId, session: SessionDep) -> Response:
     )
 
 
-async def _found(session: SessionDep, report_id: str) -> Report:
+async def _found(session: SessionDep, report_id: str) -> ReportRow:
     report = await current_report(session, report_id)
     if report is None:
         raise HTTPException(status_code=404, detail=f"report {report_id!r} not found")

@@ -1,4 +1,4 @@
-"""The published report page, read from whichever site store is configured."""
+"""The published report page, read from whichever page publisher is configured."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from api.auth import require
 from api.deps import State
 from api.schemas import json_error
-from core.site_store import PAGE_NAMES
+from core.publisher import PAGE_NAMES
 
 router = APIRouter(prefix="/site", tags=["site"])
 
@@ -26,7 +26,7 @@ async def site_page(
 ) -> HTMLResponse:
     if name not in PAGE_NAMES:
         raise HTTPException(status_code=404, detail=f"no page {name!r}; try /site/report.html")
-    content = await state.site_store.read(name)
+    content = await state.publisher.read(name)
     if content is None:
         raise HTTPException(status_code=404, detail="no report has been published yet")
     return HTMLResponse(content, headers={"Cache-Control": "no-cache"})

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from api.auth import require
 from api.deps import SessionDep
 from api.schemas import ErrorOut, ItemIdPath, StoreItemIn, StoreItemOut
-from core.models import StoreItem
+from core.models import StoreItemRow
 from core.stock import set_stock
 
 router = APIRouter(tags=["store"])
@@ -44,8 +44,8 @@ async def list_store_items(
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> list[StoreItemOut]:
     rows = await session.execute(
-        select(StoreItem.item_id, StoreItem.stock)
-        .order_by(StoreItem.item_id)
+        select(StoreItemRow.item_id, StoreItemRow.stock)
+        .order_by(StoreItemRow.item_id)
         .limit(limit)
         .offset(offset)
     )
@@ -59,7 +59,7 @@ async def list_store_items(
     responses={404: {"model": ErrorOut}},
 )
 async def get_store_item(item_id: ItemIdPath, session: SessionDep) -> StoreItemOut:
-    stock = await session.scalar(select(StoreItem.stock).where(StoreItem.item_id == item_id))
+    stock = await session.scalar(select(StoreItemRow.stock).where(StoreItemRow.item_id == item_id))
     if stock is None:
         raise HTTPException(status_code=404, detail=f"store item {item_id!r} not found")
     return StoreItemOut(item_id=item_id, stock=stock)

@@ -25,7 +25,7 @@ from api.schemas import (
     WorkflowIdPath,
 )
 from api.starts import IdempotencyKey, Started, accepted, run_key, run_ref, start_run
-from core.models import WebhookEvent
+from core.models import WebhookEventRow
 from workflows.contracts import WebhookInput
 from workflows.ids import WEBHOOK_RUNS
 from workflows.webhooks import WebhookWorkflow
@@ -110,7 +110,7 @@ async def get_webhook(
     workflow_id: WorkflowIdPath, session: SessionDep, client: ClientDep, settings: SettingsDep
 ) -> WebhookOut:
     """A webhook by the `workflow_id` its 202 gave: the payload as stored, and its run."""
-    event = await session.get(WebhookEvent, workflow_id)
+    event = await session.get(WebhookEventRow, workflow_id)
     await session.close()
     run = await describe_run(client, settings, workflow_id, with_steps=False)
     if event is None and (run is None or run.workflow_type != "WebhookWorkflow"):

@@ -33,13 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.models import (
-    CaseEvent,
-    Order,
-    OrderRecord,
-    Payment,
-    StockLedgerEntry,
-    SupportCase,
-    WebhookEvent,
+    CaseEventRow,
+    OrderRecordRow,
+    OrderRow,
+    PaymentRow,
+    StockLedgerRow,
+    SupportCaseRow,
+    WebhookEventRow,
 )
 from statewright.bench.invariants import assert_stock_invariants
 from tests.reliability.stack import ProcessStack
@@ -309,12 +309,12 @@ async def verify(
             report.check(STOCK_CHECK, False, str(err)[:300])
 
         async with sessions() as session:
-            payments = await per_key(session, Payment.order_id)
-            records = await per_key(session, OrderRecord.order_id)
-            hooks = await per_key(session, WebhookEvent.workflow_id)
-            cases = {c.case_id: c for c in await session.scalars(select(SupportCase))}
+            payments = await per_key(session, PaymentRow.order_id)
+            records = await per_key(session, OrderRecordRow.order_id)
+            hooks = await per_key(session, WebhookEventRow.workflow_id)
+            cases = {c.case_id: c for c in await session.scalars(select(SupportCaseRow))}
             events = await session.execute(
-                select(CaseEvent.case_id, CaseEvent.status).order_by(CaseEvent.id)
+                select(CaseEventRow.case_id, CaseEventRow.status).order_by(CaseEventRow.id)
             )
             history: dict[str, list[str]] = {}
             for case_id, status in events:
@@ -390,13 +390,13 @@ async def order_outcomes(
     async with sessions() as session:
         rows = await session.execute(
             select(
-                Order.workflow_id,
-                Order.status,
+                OrderRow.workflow_id,
+                OrderRow.status,
                 exists().where(
-                    StockLedgerEntry.order_id == Order.order_id,
-                    StockLedgerEntry.state == "reserved",
+                    StockLedgerRow.order_id == OrderRow.order_id,
+                    StockLedgerRow.state == "reserved",
                 ),
-            ).where(Order.workflow_id.in_(workflow_ids))
+            ).where(OrderRow.workflow_id.in_(workflow_ids))
         )
         return {workflow_id: (status, holds) for workflow_id, status, holds in rows}
 

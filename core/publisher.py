@@ -2,9 +2,9 @@
 
 The report runner's steps hand each other references, not documents: a downloaded CSV and a
 rendered page are staged here (`stage`, `read_staged`) under names of their own, and a run's
-history only carries those names. A store's staging area is never published.
+history only carries those names. A publisher's staging area is never published.
 
-Publishing never shows a reader half a page. The local store writes a temporary file and
+Publishing never shows a reader half a page. The local publisher writes a temporary file and
 renames it over the old one (atomic on POSIX); S3 replaces an object whole on PUT. The page it
 replaces is kept as `<name>.previous.html` first, so the last good page is never lost.
 """
@@ -25,7 +25,7 @@ PAGE_NAMES = ("report.html", "report.previous.html")
 STAGING = ".staging"
 
 
-class SiteStore(Protocol):
+class PagePublisher(Protocol):
     def describe(self) -> str: ...
 
     async def publish(self, name: str, content: bytes) -> str:
@@ -58,7 +58,7 @@ def previous_name(name: str) -> str:
     return f"{stem}.previous.{ext}" if dot else f"{name}.previous"
 
 
-class LocalSiteStore:
+class LocalPagePublisher:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
@@ -117,7 +117,7 @@ class LocalSiteStore:
         return f"{site_base_url.rstrip('/')}/site/{name}"
 
 
-class S3SiteStore:
+class S3PagePublisher:
     def __init__(self, bucket: str, prefix: str, endpoint_url: str | None = None) -> None:
         import boto3  # only a deployment that publishes to S3 needs it loaded
 
@@ -176,19 +176,21 @@ class S3SiteStore:
         return f"s3://{self.bucket}/{self._key(name)}"
 
 
-def site_store(url: str | None, data_path: Path, endpoint_url: str | None = None) -> SiteStore:
-    """The store a URL names: `s3://bucket/prefix`, a folder path, or the data folder's `site/`."""
+def publisher_for(
+    url: str | None, data_path: Path, endpoint_url: str | None = None
+) -> PagePublisher:
+    """The publisher a URL names: `s3://bucket/prefix`, a folder, or the data folder's `site/`."""
     if not url:
-        return LocalSiteStore(data_path / "site")
+        return LocalPagePublisher(data_path / "site")
     parsed = urlparse(url)
     if parsed.scheme == "s3":
         if not parsed.netloc:
-            raise ValueError(f"site store URL {url!r} names no bucket: use s3://bucket/prefix")
-        return S3SiteStore(parsed.netloc, parsed.path, endpoint_url)
+            raise ValueError(f"page publisher URL {url!r} names no bucket: use s3://bucket/prefix")
+        return S3PagePublisher(parsed.netloc, parsed.path, endpoint_url)
     if parsed.scheme in ("", "file"):
-        return LocalSiteStore(Path(parsed.path).expanduser().resolve())
-    raise ValueError(f"site store URL {url!r}: use s3://bucket/prefix or a folder path")
+        return LocalPagePublisher(Path(parsed.path).expanduser().resolve())
+    raise ValueError(f"page publisher URL {url!r}: use s3://bucket/prefix or a folder path")
 
 
-def configured_site_store(settings: Settings) -> SiteStore:
-    return site_store(settings.site_store_url, settings.data_path, settings.s3_endpoint_url)
+def configured_publisher(settings: Settings) -> PagePublisher:
+    return publisher_for(settings.publish_url, settings.data_path, settings.s3_endpoint_url)
