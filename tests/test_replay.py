@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from core.temporal import DATA_CONVERTER
 from statewright.flows import FLOWS
+from tests.nondeterministic_workflow import ClockReadingNoop
 from tests.record_histories import FROZEN, SCENARIOS
 from worker.flows import workflows_of
+from worker.main import WORKFLOW_RUNNER
 
 HISTORIES = Path(__file__).parent / "histories"
 
@@ -26,10 +29,20 @@ def test_every_branch_has_a_history() -> None:
     assert recorded <= expected, f"histories of no scenario: {recorded - expected}"
 
 
+RUNNERS = {"production": WORKFLOW_RUNNER, "sandboxed": SandboxedWorkflowRunner()}
+"""Production runs workflows unsandboxed; the sandbox also refuses non-deterministic calls
+(the clock, random, I/O) that a plain replay of a recorded history would not notice."""
+
+
+@pytest.mark.parametrize("runner", sorted(RUNNERS))
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
-async def test_history_replays(path: Path) -> None:
+async def test_history_replays(path: Path, runner: str) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # noqa: ASYNC240
-    replayer = Replayer(workflows=workflows_of(FLOWS), data_converter=DATA_CONVERTER)
+    replayer = Replayer(
+        workflows=workflows_of(FLOWS),
+        data_converter=DATA_CONVERTER,
+        workflow_runner=RUNNERS[runner],
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
@@ -38,3 +51,18 @@ async def test_history_replays(path: Path) -> None:
 def test_history_carries_no_stack_traces(path: Path) -> None:
     """Stack traces hold the recording machine's paths; the recorder leaves them out."""
     assert '"stackTrace"' not in path.read_text()
+
+
+async def test_the_sandboxed_replay_catches_what_the_plain_one_cannot() -> None:
+    path = HISTORIES / "bench_noop.json"
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    outcomes = {}
+    for name, runner in RUNNERS.items():
+        replayer = Replayer(
+            workflows=[ClockReadingNoop], data_converter=DATA_CONVERTER, workflow_runner=runner
+        )
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        outcomes[name] = result.replay_failure
+    assert outcomes["production"] is None
+    assert outcomes["sandboxed"] is not None
+    assert "datetime.datetime.now" in str(outcomes["sandboxed"])

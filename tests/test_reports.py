@@ -324,7 +324,7 @@ async def test_report_page_in_headless_chromium(
     assert table_rows(dom) == rows, "the rendered DOM shows the CSV's rows as text"
 
 
-async def test_s3_site_store_against_moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_s3_publisher_against_moto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """S3 publishing against moto's S3-compatible server, on this machine."""
     from moto.server import ThreadedMotoServer
 

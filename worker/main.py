@@ -12,7 +12,12 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import (
+    PollerBehaviorSimpleMaximum,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
 
 from activities.dependencies import Dependencies
 from activities.payment_provider import SimulatedPaymentProvider
@@ -27,6 +32,12 @@ from worker.interceptors import StepFailures
 log = logging.getLogger(__name__)
 
 WORKFLOW_POLLERS = 8
+
+WORKFLOW_RUNNER: WorkflowRunner = UnsandboxedWorkflowRunner()
+"""How production (and every test's worker) runs workflow code. The sandbox re-imports and
+guards every run, for about a third more worker CPU (measured with `statewright bench`), so
+production runs without it; `tests/test_replay.py` replays every history under the sandbox as
+well as under this runner, so non-deterministic workflow code still fails CI."""
 
 
 def build_worker(
@@ -46,10 +57,7 @@ def build_worker(
         activities=activities_of(flows, deps) if activities is None else activities,
         interceptors=[StepFailures()],
         graceful_shutdown_timeout=timedelta(seconds=10),
-        # The sandbox re-imports and guards every run, for about a third more worker CPU
-        # (measured with `statewright bench`). Tests run this same runner; the replay tests
-        # replay every history under the sandbox as well, which catches non-determinism.
-        workflow_runner=UnsandboxedWorkflowRunner(),
+        workflow_runner=WORKFLOW_RUNNER,
         # An order finishes in its first workflow task (its steps are local activities), and
         # first tasks come from the normal queue, which by default gets one poller of five.
         # Measured: runs queued there for seconds while the worker sat partly idle.
