@@ -18,6 +18,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from workflows.contracts import ReportState
+
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 1_000_000
 MAX_STOCK = 1_000_000_000
@@ -330,7 +332,7 @@ class ReportAccepted(BaseModel):
 
 class ReportOut(BaseModel):
     report_id: str
-    status: Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+    status: ReportState
     download_url: str | None
     requested_at: datetime
     generated_at: datetime | None

@@ -52,9 +52,8 @@ class StockAdjustmentRow(Base):
 
 class OrderRow(Base):
     __tablename__ = "orders"
-    __table_args__ = (
-        CheckConstraint("status IN ('PENDING', 'COMPLETED', 'FAILED')", name="order_status"),
-    )
+    # `status` holds a `workflows.contracts.OrderStatus`; migration 0001 constrains it to them
+    # (tests/test_migrations.py checks the two agree).
 
     order_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))
@@ -64,7 +63,7 @@ class OrderRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     lines: Mapped[list[OrderLineRow]] = relationship(
-        order_by="OrderLine.line_no", lazy="selectin", cascade="all, delete-orphan"
+        order_by="OrderLineRow.line_no", lazy="selectin", cascade="all, delete-orphan"
     )
 
 
@@ -177,9 +176,7 @@ class ReportRow(Base):
     """A request to the reporting API: generated once it is due, then kept as CSV."""
 
     __tablename__ = "reports"
-    __table_args__ = (
-        CheckConstraint("status IN ('IN_PROGRESS', 'COMPLETED', 'FAILED')", name="report_status"),
-    )
+    # `status` holds a `workflows.contracts.ReportState`; migration 0004 constrains it to them.
 
     report_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from core.models import Base
-from workflows.contracts import CaseStatus
+from workflows.contracts import CaseStatus, OrderStatus, ReportState
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -23,9 +23,18 @@ def test_migrations_match_the_models(database_url: str) -> None:
     assert diff == [], f"models and migrations disagree; write a migration for: {diff}"
 
 
-def test_case_statuses_are_the_contracts(database_url: str) -> None:
-    """Case statuses are defined once, in the contract; the database's checks allow exactly
-    those."""
+STATUS_CHECKS = {
+    "case_status": CaseStatus,
+    "case_event_status": CaseStatus,
+    "order_status": OrderStatus,
+    "report_status": ReportState,
+}
+"""Each status column's check constraint, and the contract type that defines its values."""
+
+
+def test_status_sets_are_the_contracts(database_url: str) -> None:
+    """Each status set is defined once, in the contracts; the database's checks allow exactly
+    those values."""
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
@@ -33,12 +42,14 @@ def test_case_statuses_are_the_contracts(database_url: str) -> None:
                 conn.execute(
                     text(
                         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                        "WHERE conname IN ('case_status', 'case_event_status')"
-                    )
+                        "WHERE conname = ANY(:names)"
+                    ),
+                    {"names": list(STATUS_CHECKS)},
                 ).all()
             )
     finally:
         engine.dispose()
-    assert sorted(checks) == ["case_event_status", "case_status"]
-    for definition in checks.values():
-        assert set(re.findall(r"'([A-Z_0-9]+)'", definition)) == set(get_args(CaseStatus))
+    assert sorted(checks) == sorted(STATUS_CHECKS)
+    for name, definition in checks.items():
+        allowed = set(re.findall(r"'([A-Z_0-9]+)'", definition))
+        assert allowed == set(get_args(STATUS_CHECKS[name])), name

@@ -229,9 +229,13 @@ class ReportTicket(BaseModel):
     status_url: str
 
 
+ReportState = Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+"""A report's status at the reporting API."""
+
+
 class ReportStatus(BaseModel):
     report_id: str
-    status: Literal["IN_PROGRESS", "COMPLETED", "FAILED"]
+    status: ReportState
     download_url: str | None
     generated_at: datetime | None = None
 
