@@ -27,7 +27,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -108,10 +108,8 @@ def local_step(
         activity,
         arg,
         result_type=result_type,
-        start_to_close_timeout=STEP_TIMEOUT,
-        schedule_to_close_timeout=policy.window,
-        retry_policy=policy.retry,
         local_retry_threshold=LOCAL_BACKOFF_AS_TIMER,
+        **_bounds(policy),
     )
 
 
@@ -120,14 +118,17 @@ def regular_step(
 ) -> Awaitable[T]:
     """Schedule `activity` as a regular activity, for steps whose latency is not ours to
     bound (an outside service) or that must survive the worker's death mid-call."""
-    return workflow.execute_activity(
-        activity,
-        arg,
-        result_type=result_type,
-        start_to_close_timeout=STEP_TIMEOUT,
-        schedule_to_close_timeout=policy.window,
-        retry_policy=policy.retry,
-    )
+    return workflow.execute_activity(activity, arg, result_type=result_type, **_bounds(policy))
+
+
+def _bounds(policy: StepPolicy) -> dict[str, Any]:
+    """How long a step's attempt may take, how it retries, and for how long: the same for a
+    local and a regular step."""
+    return {
+        "start_to_close_timeout": STEP_TIMEOUT,
+        "schedule_to_close_timeout": policy.window,
+        "retry_policy": policy.retry,
+    }
 
 
 # Parallel and Map; and finishing through a cancel.
