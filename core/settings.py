@@ -108,6 +108,24 @@ class Settings(BaseSettings):
         default=0, ge=0, validation_alias="STATEWRIGHT_PAYMENT_TRANSIENT_FAILURES"
     )
     db_pool_size: int = Field(default=10, validation_alias="STATEWRIGHT_DB_POOL_SIZE")
+    task_modules: str = Field(default="", validation_alias="STATEWRIGHT_TASK_MODULES")
+    """Modules holding task handlers (`statewright.tasks`), comma-separated; the worker
+    imports them at start."""
+    aws_region: str = Field(
+        default="us-east-1",
+        pattern=r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$",
+        validation_alias="STATEWRIGHT_AWS_REGION",
+    )
+    """The region in the ARNs the Step Functions API hands out, and in SigV4 scopes."""
+    aws_account: str = Field(
+        default="123456789012", pattern=r"^\d{12}$", validation_alias="STATEWRIGHT_AWS_ACCOUNT"
+    )
+    """The account id in the ARNs the Step Functions API hands out."""
+    sfn_credentials_file: Path | None = Field(
+        default=None, validation_alias="STATEWRIGHT_SFN_CREDENTIALS_FILE"
+    )
+    """An owner-only JSON file of SigV4 credentials (`api.aws_sigv4.load_credentials`); with
+    none, the Step Functions API accepts any signature, as Step Functions Local does."""
 
     @field_validator("database_url")
     @classmethod

@@ -24,6 +24,7 @@ from activities.dependencies import Dependencies
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.reports import ReportActivities
+from activities.task_handlers import TaskActivities
 from activities.webhooks import WebhookActivities
 from api.routes import cases, orders, payments, report_runner, webhooks
 from statewright.bench import scenarios
@@ -33,6 +34,7 @@ from workflows.cases import SupportCaseWorkflow
 from workflows.ids import (
     BENCH_RUNS,
     CASE_RUNS,
+    EXECUTION_RUNS,
     ORDER_RUNS,
     PAYMENT_RUNS,
     REPORT_RUNS,
@@ -42,6 +44,7 @@ from workflows.ids import (
 from workflows.orders import CreateOrderWorkflow
 from workflows.payments import ProcessOrderWorkflow
 from workflows.reports import ReportRunnerWorkflow
+from workflows.state_machines import StateMachineWorkflow
 from workflows.webhooks import WebhookWorkflow
 
 
@@ -106,6 +109,12 @@ FLOWS: tuple[Flow, ...] = (
         REPORT_RUNS,
         activities=lambda d: [ReportActivities(d.reports_api_url, d.publisher, d.reports_api_key)],
         routes=report_runner.router,
+    ),
+    Flow(
+        "state-machines",
+        StateMachineWorkflow,
+        EXECUTION_RUNS,
+        activities=lambda d: [TaskActivities()],
     ),
     # The bench's baseline: no-op activities shaped like a flow, started by the bench itself.
     Flow("bench", BenchNoopWorkflow, BENCH_RUNS, activities=lambda d: [bench_noop]),

@@ -31,6 +31,7 @@ from migrations.apply import upgrade
 from statewright.embedded import find_binary, start_postgres, temporal_binary
 from statewright.flows import FLOWS
 from tests.helpers import dependencies_for_tests
+from tests.sfn.harness import Executor
 from worker.main import build_worker
 
 
@@ -160,3 +161,9 @@ def item_prefix() -> str:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def sfn(worker: Worker, client: Client, task_queue: str) -> Executor:
+    """Runs state machine definitions on the production worker (`tests.sfn.harness`)."""
+    return Executor(client, task_queue)

@@ -272,3 +272,52 @@ class NoopShape(BaseModel):
 class NoopStep(BaseModel):
     stage: int
     index: int
+
+
+class ExecutionInput(BaseModel):
+    """How a state machine's execution starts: the definition it runs, pinned at start as AWS
+    pins a revision, and what the context object (`$$`) tells about the execution."""
+
+    definition: dict[str, Any]
+    input: Any
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    role_arn: str
+    region: str
+    account: str
+    type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+
+
+class TaskHandlerCall(BaseModel):
+    """One call of a task handler (`statewright.tasks`): the function named by the Task
+    state, and the input it gets."""
+
+    function: str
+    payload: Any
+    execution_arn: str
+    state_name: str
+
+
+class HttpTaskCall(BaseModel):
+    """One `http:invoke` task: its resolved `Parameters`."""
+
+    parameters: Any
+    execution_arn: str
+    state_name: str
+
+
+TASK_FAILED_TYPE = "TaskHandlerFailed"
+"""Error type of a task whose handler failed; its details are the ASL error and cause."""
+
+
+class TaskCallback(BaseModel):
+    """An answer for a task waiting on its token: an output (`SendTaskSuccess`), an error
+    (`SendTaskFailure`) or a sign of life (`SendTaskHeartbeat`)."""
+
+    token: str
+    kind: Literal["success", "failure", "heartbeat"]
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None

@@ -1,0 +1,178 @@
+"""Task handlers: the Python functions a state machine's Task states run, as Lambda runs them.
+
+A handler is registered under a function name with `@task("NAME")` (re-exported as
+`statewright.tasks.task`) in a module the worker imports (`STATEWRIGHT_TASK_MODULES`). A Task
+whose resource is `arn:aws:lambda:...:function:NAME`, or `lambda:invoke` with `FunctionName`
+NAME, calls it with the task's input and takes its return value as the result.
+
+An exception a handler raises is the task's error, shaped as Lambda shapes a Python
+function's error: the error is the exception's class name, the cause a JSON object with
+`errorMessage`, `errorType`, `requestId` and `stackTrace`. The call is never retried here:
+the state's `Retry` decides. Like Lambda, a handler may run more than once for one task (a
+worker lost mid-call), so it must be idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import json
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from activities.http_task import HttpTaskError, invoke_http
+from workflows.asl import handler_modes
+from workflows.asl.events import MAX_PAYLOAD_BYTES, payload_size
+from workflows.contracts import TASK_FAILED_TYPE, HttpTaskCall, TaskHandlerCall
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
+F = TypeVar("F", bound=Callable[..., Any])
+NOT_FOUND: Final = "Lambda.ResourceNotFoundException"
+HEARTBEAT_EVERY: Final = 2.0
+"""Seconds between heartbeats of a regular handler call, well inside the workflow's
+worker-loss timeout."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A handler and how it runs."""
+
+    function: Callable[[Any], Any]
+    local: bool
+
+
+HANDLERS: dict[str, Registered] = {}
+"""Every handler registered in this process, by function name."""
+
+
+def task(name: str, *, local: bool = False) -> Callable[[F], F]:
+    """Register the decorated function as the handler of the Lambda function `name`.
+
+    `local=True` runs it as a Temporal local activity: no round trip through the server, for
+    short calls (a database statement). The default, a regular activity, suits calls whose
+    latency is not yours to bound, and survives the worker's death mid-call by running again
+    on another worker.
+    """
+
+    def register(function: F) -> F:
+        if name in HANDLERS and HANDLERS[name].function is not function:
+            raise ValueError(f"two task handlers are registered as {name!r}")
+        HANDLERS[name] = Registered(function, local)
+        if local:
+            handler_modes.declare_local(name)
+        else:
+            handler_modes.declare_regular(name)
+        return function
+
+    return register
+
+
+def load_task_modules(modules: str | Iterable[str]) -> list[str]:
+    """Import the handler modules (a comma-separated list or names); returns the function
+    names registered, which the worker logs. An unimportable module is an error at start,
+    not at the first task."""
+    names = modules.split(",") if isinstance(modules, str) else list(modules)
+    for module in (name.strip() for name in names):
+        if module:
+            importlib.import_module(module)
+    return sorted(HANDLERS)
+
+
+class TaskActivities:
+    """Runs task handlers and HTTP tasks for the interpreter (`workflows.asl.tasks`)."""
+
+    def __init__(self, handlers: Mapping[str, Registered] | None = None) -> None:
+        self.handlers = HANDLERS if handlers is None else handlers
+        self._http: httpx.AsyncClient | None = None
+
+    @activity.defn(name="run_task_handler")
+    async def run_task_handler(self, call: TaskHandlerCall) -> Any:
+        """Call the handler `call.function` with `call.payload`."""
+        registered = self.handlers.get(call.function)
+        if registered is None:
+            raise _task_error(NOT_FOUND, f"Function not found: {call.function}")
+        beating = None
+        if not activity.info().is_local:
+            beating = asyncio.create_task(_heartbeat())
+        try:
+            result = await _call(registered.function, call.payload)
+        except Exception as exc:  # the handler's error is the task's, whatever it is
+            raise _task_error(type(exc).__name__, _lambda_cause(exc)) from None
+        finally:
+            if beating is not None:
+                beating.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await beating
+        try:
+            size = payload_size(result)
+        except (TypeError, ValueError) as exc:
+            error = "Runtime.MarshalError"
+            cause = _lambda_cause(exc, f"Unable to marshal response: {exc}")
+            raise _task_error(error, cause) from None
+        if size > MAX_PAYLOAD_BYTES:
+            raise _task_error(
+                "States.DataLimitExceeded",
+                f"The result of {call.function} is {size} bytes, over the limit of "
+                f"{MAX_PAYLOAD_BYTES} bytes",
+            )
+        return result
+
+    @activity.defn(name="run_http_task")
+    async def run_http_task(self, call: HttpTaskCall) -> Any:
+        """Make the HTTP call an `http:invoke` task's `Parameters` describe."""
+        if self._http is None:
+            self._http = httpx.AsyncClient(follow_redirects=False)
+        try:
+            return await invoke_http(call.parameters, client=self._http)
+        except HttpTaskError as err:
+            raise _task_error(err.error, err.cause) from None
+
+
+async def _call(function: Callable[[Any], Any], event: Any) -> Any:
+    if inspect.iscoroutinefunction(function):
+        return await function(event)
+    # A blocking handler must not stall the worker's event loop.
+    return await asyncio.to_thread(function, event)
+
+
+async def _heartbeat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY)
+
+
+def _task_error(error: str, cause: str) -> ApplicationError:
+    return ApplicationError(
+        f"{error}: {cause}",
+        error,
+        cause,
+        type=TASK_FAILED_TYPE,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
+
+
+def _lambda_cause(exc: BaseException, message: str | None = None) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    # The handler's own frames, not the activity machinery's above them.
+    own = [frame for frame in frames if frame.filename != __file__]
+    return json.dumps(
+        {
+            "errorMessage": str(exc) if message is None else message,
+            "errorType": type(exc).__name__,
+            "requestId": activity.info().activity_id,
+            "stackTrace": traceback.format_list(own),
+        },
+        ensure_ascii=False,
+    )
