@@ -18,6 +18,7 @@ from api.pages import pages_router
 from api.query import known_query_only
 from api.routes import health, reporting, runs, site, store
 from api.routes.runs import listing_router
+from api.sfn.sigv4 import load_credentials
 from api.step_inputs import StepInputs
 from core.db import create_engine, create_session_factory
 from core.publisher import configured_publisher
@@ -32,6 +33,9 @@ def create_app(
     `statewright.flows`). Pass `client` to share an already connected Temporal client."""
     keys = KeyRing(settings.api_keys, known_scopes=scopes(flows))
     step_inputs = StepInputs([flow.workflow for flow in flows])
+    # A bad credentials file stops the API at start, not at its first AWS request.
+    path = settings.sfn_credentials_file
+    sfn_credentials = load_credentials(path) if path is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +49,7 @@ def create_app(
             keys=keys,
             limiter=RateLimiter(settings.rate_limit_per_minute),
             step_inputs=step_inputs,
+            sfn_credentials=sfn_credentials,
         )
         try:
             yield

@@ -23,6 +23,20 @@ def _too_large(limit: int) -> str:
     return f"request body is larger than the limit of {limit} bytes"
 
 
+def _replay(body: bytearray, receive: Receive) -> Receive:
+    """A receive that hands the body already read to the app, then the rest of the stream."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+    return replay
+
+
 class BodyLimits:
     """Pure ASGI middleware: reads a bounded body once and hands it on unchanged."""
 
@@ -54,6 +68,10 @@ class BodyLimits:
                 return
             if not message.get("more_body", False):
                 break
+        if "x-amz-target" in headers and scope["path"] == "/":
+            # The AWS API (`api.sfn`) answers in AWS's own shapes, content type included.
+            await self.app(scope, _replay(body, receive), send)
+            return
         if body and not is_json(headers.get("content-type", "")):
             got = headers.get("content-type") or "none"
             detail = f"unsupported content type {got!r}: send application/json"
@@ -66,16 +84,7 @@ class BodyLimits:
             await self._reject(send, 422, [where])
             return
 
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
-
-        await self.app(scope, replay, send)
+        await self.app(scope, _replay(body, receive), send)
 
     @staticmethod
     async def _reject(send: Send, status: int, detail: object) -> None:

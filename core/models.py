@@ -11,12 +11,14 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -186,3 +188,73 @@ class ReportRow(Base):
     row_count: Mapped[int | None] = mapped_column(Integer)
     csv: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+NAME_LENGTH = 80
+"""AWS's limit on the name of a state machine, an execution or an activity."""
+
+
+class StateMachineRow(Base):
+    """A state machine of the Step Functions API, with its current definition."""
+
+    __tablename__ = "state_machines"
+    __table_args__ = (
+        CheckConstraint("type IN ('STANDARD', 'EXPRESS')", name="state_machine_type"),
+    )
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    type: Mapped[str] = mapped_column(String(8))
+    definition: Mapped[str] = mapped_column(Text)
+    role_arn: Mapped[str] = mapped_column(Text)
+    revision_id: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    logging_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    tracing_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StateMachineRevisionRow(Base):
+    """Every definition a state machine has had; executions name theirs by revision id."""
+
+    __tablename__ = "state_machine_revisions"
+
+    name: Mapped[str] = mapped_column(
+        String(NAME_LENGTH),
+        ForeignKey("state_machines.name", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    revision_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)
+    role_arn: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SfnActivityRow(Base):
+    """An activity (`CreateActivity`): a queue of tasks that outside workers poll."""
+
+    __tablename__ = "sfn_activities"
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SfnActivityTaskRow(Base):
+    """A task offered to an activity's workers; claimed by `GetActivityTask`."""
+
+    __tablename__ = "sfn_activity_tasks"
+    __table_args__ = (
+        Index(
+            "sfn_activity_tasks_waiting",
+            "activity_name",
+            "created_at",
+            postgresql_where=text("claimed_at IS NULL"),
+        ),
+    )
+
+    token: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    activity_name: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    input: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    worker_name: Mapped[str | None] = mapped_column(Text)

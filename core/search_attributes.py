@@ -1,7 +1,8 @@
 """The search attributes that index runs by business id, in the API and the Temporal UI.
 
-`OrderId` (an order's runs), `PaymentOrderId` (the payment runs of an order) and `CaseId`
-(a case's runs) are set when a run starts. A Temporal server must know them first: the dev
+`OrderId` (an order's runs), `PaymentOrderId` (the payment runs of an order), `CaseId`
+(a case's runs), and `StateMachineName` and `ExecutionName` (a state machine's executions)
+are set when a run starts. A Temporal server must know them first: the dev
 server is started with them, and `ensure_search_attributes` registers them on any other
 (the worker, `statewright up` and `statewright schedules apply` all call it).
 """
@@ -23,7 +24,17 @@ log = logging.getLogger(__name__)
 ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 PAYMENT_ORDER_ID = SearchAttributeKey.for_keyword("PaymentOrderId")
 CASE_ID = SearchAttributeKey.for_keyword("CaseId")
-ALL: tuple[SearchAttributeKey[str], ...] = (ORDER_ID, PAYMENT_ORDER_ID, CASE_ID)
+STATE_MACHINE = SearchAttributeKey.for_keyword("StateMachineName")
+"""The state machine an execution runs (`ListExecutions`; the Temporal UI's filter)."""
+EXECUTION_NAME = SearchAttributeKey.for_keyword("ExecutionName")
+"""An execution's name, as given to `StartExecution`."""
+ALL: tuple[SearchAttributeKey[str], ...] = (
+    ORDER_ID,
+    PAYMENT_ORDER_ID,
+    CASE_ID,
+    STATE_MACHINE,
+    EXECUTION_NAME,
+)
 
 
 def dev_server_flags() -> list[str]:

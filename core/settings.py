@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     sfn_credentials_file: Path | None = Field(
         default=None, validation_alias="STATEWRIGHT_SFN_CREDENTIALS_FILE"
     )
-    """An owner-only JSON file of SigV4 credentials (`api.aws_sigv4.load_credentials`); with
+    """An owner-only JSON file of SigV4 credentials (`api.sfn.sigv4.load_credentials`); with
     none, the Step Functions API accepts any signature, as Step Functions Local does."""
 
     @field_validator("database_url")

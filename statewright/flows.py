@@ -27,6 +27,7 @@ from activities.reports import ReportActivities
 from activities.task_handlers import TaskActivities
 from activities.webhooks import WebhookActivities
 from api.routes import cases, orders, payments, report_runner, webhooks
+from api.sfn import protocol as sfn_protocol
 from statewright.bench import scenarios
 from statewright.bench.scenarios import BenchScenario
 from workflows.bench import BenchNoopWorkflow
@@ -115,6 +116,7 @@ FLOWS: tuple[Flow, ...] = (
         StateMachineWorkflow,
         EXECUTION_RUNS,
         activities=lambda d: [TaskActivities()],
+        routes=sfn_protocol.router,
     ),
     # The bench's baseline: no-op activities shaped like a flow, started by the bench itself.
     Flow("bench", BenchNoopWorkflow, BENCH_RUNS, activities=lambda d: [bench_noop]),

@@ -16,7 +16,7 @@ from botocore.auth import SigV4Auth  # type: ignore[import-untyped]
 from botocore.awsrequest import AWSRequest  # type: ignore[import-untyped]
 from botocore.credentials import Credentials  # type: ignore[import-untyped]
 
-from api.aws_sigv4 import (
+from api.sfn.sigv4 import (
     Credential,
     SignatureError,
     load_credentials,

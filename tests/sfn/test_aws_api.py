@@ -1,0 +1,195 @@
+"""The AWS Step Functions API, driven by boto3's real client: state machines, executions,
+histories and callbacks, with AWS's shapes and error codes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+from temporalio.worker import Worker
+
+from tests.sfn.aws import Aws
+from tests.sfn.harness import lambda_arn
+
+HELLO = {
+    "Comment": "Adds two numbers, then greets",
+    "StartAt": "Add",
+    "States": {
+        "Add": {
+            "Type": "Task",
+            "Resource": lambda_arn("add"),
+            "ResultPath": "$.sum",
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+@pytest.fixture
+async def aws(api: str, worker: Worker) -> Aws:
+    return Aws(api)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def code_of(err: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(err.value.response["Error"]["Code"])
+
+
+async def test_create_start_describe_and_read_history(aws: Aws) -> None:
+    name = unique("hello")
+    arn = await aws.machine(name, HELLO)
+    assert arn == f"arn:aws:states:us-east-1:123456789012:stateMachine:{name}"
+    described = await aws("describe_state_machine", stateMachineArn=arn)
+    assert described["name"] == name and described["status"] == "ACTIVE"
+    assert json.loads(described["definition"]) == HELLO
+    assert described["type"] == "STANDARD"
+
+    started = await aws(
+        "start_execution", stateMachineArn=arn, name="first", input=json.dumps({"a": 2, "b": 3})
+    )
+    assert started["executionArn"].endswith(f":execution:{name}:first")
+    done = await aws.finished(started["executionArn"])
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == {"a": 2, "b": 3, "sum": 5}
+    assert json.loads(done["input"]) == {"a": 2, "b": 3}
+    assert done["stopDate"] >= done["startDate"]
+
+    history = await aws("get_execution_history", executionArn=started["executionArn"])
+    types = [event["type"] for event in history["events"]]
+    assert types == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "SucceedStateEntered",
+        "SucceedStateExited",
+        "ExecutionSucceeded",
+    ]
+    succeeded = history["events"][4]["lambdaFunctionSucceededEventDetails"]
+    assert json.loads(succeeded["output"]) == 5
+
+    listed = await aws("list_executions", stateMachineArn=arn)
+    assert [e["name"] for e in listed["executions"]] == ["first"]
+    assert listed["executions"][0]["status"] == "SUCCEEDED"
+
+
+async def test_execution_names_are_idempotent_while_running(aws: Aws) -> None:
+    waits = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": True}}}
+    arn = await aws.machine(unique("waits"), waits)
+    first = await aws("start_execution", stateMachineArn=arn, name="once", input='{"x": 1}')
+    again = await aws("start_execution", stateMachineArn=arn, name="once", input='{"x": 1}')
+    assert again["executionArn"] == first["executionArn"]
+    assert abs(again["startDate"].timestamp() - first["startDate"].timestamp()) < 1
+    with pytest.raises(ClientError) as err:
+        await aws("start_execution", stateMachineArn=arn, name="once", input='{"x": 2}')
+    assert code_of(err) == "ExecutionAlreadyExists"
+    await aws.finished(first["executionArn"])
+    # Closed: the same name is refused even with the same input.
+    with pytest.raises(ClientError) as err:
+        await aws("start_execution", stateMachineArn=arn, name="once", input='{"x": 1}')
+    assert code_of(err) == "ExecutionAlreadyExists"
+
+
+async def test_bad_definitions_and_names_get_aws_error_codes(aws: Aws) -> None:
+    broken = {"StartAt": "Nowhere", "States": {"A": {"Type": "Pass", "End": True}}}
+    with pytest.raises(ClientError) as err:
+        await aws.machine(unique("broken"), broken)
+    assert code_of(err) == "InvalidDefinition"
+    assert "Nowhere" in err.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as err:
+        await aws.machine("has space", HELLO)
+    assert code_of(err) == "InvalidName"
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:" + unique("absent")
+    with pytest.raises(ClientError) as err:
+        await aws("describe_state_machine", stateMachineArn=missing)
+    assert code_of(err) == "StateMachineDoesNotExist"
+    arn = await aws.machine(unique("input"), HELLO)
+    with pytest.raises(ClientError) as err:
+        await aws("start_execution", stateMachineArn=arn, input="{not json")
+    assert code_of(err) == "InvalidExecutionInput"
+    validated = await aws("validate_state_machine_definition", definition=json.dumps(broken))
+    assert validated["result"] == "FAIL"
+    assert validated["diagnostics"][0]["code"] == "MISSING_TRANSITION_TARGET"
+
+
+async def test_failed_execution_reports_error_and_cause(aws: Aws) -> None:
+    failing = {
+        "StartAt": "Boom",
+        "States": {"Boom": {"Type": "Task", "Resource": lambda_arn("fail"), "End": True}},
+    }
+    arn = await aws.machine(unique("failing"), failing)
+    started = await aws("start_execution", stateMachineArn=arn, input='{"message": "nope"}')
+    done = await aws.finished(started["executionArn"])
+    assert done["status"] == "FAILED"
+    assert done["error"] == "CustomError"
+    assert json.loads(done["cause"])["errorMessage"] == "nope"
+    assert "output" not in done
+
+
+async def test_stop_execution_aborts_with_error_and_cause(aws: Aws) -> None:
+    waits = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    arn = await aws.machine(unique("stoppable"), waits)
+    started = await aws("start_execution", stateMachineArn=arn)
+    await aws("stop_execution", executionArn=started["executionArn"], error="Ops", cause="manual")
+    done = await aws.finished(started["executionArn"])
+    assert (done["status"], done["error"], done["cause"]) == ("ABORTED", "Ops", "manual")
+    history = await aws("get_execution_history", executionArn=started["executionArn"])
+    last = history["events"][-1]
+    assert last["type"] == "ExecutionAborted"
+    assert last["executionAbortedEventDetails"] == {"error": "Ops", "cause": "manual"}
+    listed = await aws("list_executions", stateMachineArn=arn, statusFilter="ABORTED")
+    assert [e["executionArn"] for e in listed["executions"]] == [started["executionArn"]]
+
+
+async def test_start_sync_execution_answers_with_the_result(aws: Aws) -> None:
+    arn = await aws.machine(unique("express"), HELLO, type="EXPRESS")
+    done = await aws("start_sync_execution", stateMachineArn=arn, input='{"a": 1, "b": 1}')
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"])["sum"] == 2
+    standard = await aws.machine(unique("standard"), HELLO)
+    with pytest.raises(ClientError) as err:
+        await aws("start_sync_execution", stateMachineArn=standard, input="{}")
+    assert code_of(err) == "StateMachineTypeNotSupported"
+
+
+async def test_update_keeps_revisions_and_pins_running_executions(aws: Aws) -> None:
+    arn = await aws.machine(unique("revised"), HELLO)
+    before = await aws("describe_state_machine", stateMachineArn=arn)
+    changed = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "v2", "End": True}}}
+    updated = await aws("update_state_machine", stateMachineArn=arn, definition=json.dumps(changed))
+    assert updated["revisionId"] != before["revisionId"]
+    started = await aws("start_execution", stateMachineArn=arn)
+    done = await aws.finished(started["executionArn"])
+    assert json.loads(done["output"]) == "v2"
+    found = await aws("describe_state_machine_for_execution", executionArn=started["executionArn"])
+    assert json.loads(found["definition"]) == changed
+    assert found["revisionId"] == updated["revisionId"]
+
+
+async def test_list_and_delete_state_machines(aws: Aws) -> None:
+    names = sorted(unique("listed") for _ in range(3))
+    for name in names:
+        await aws.machine(name, HELLO)
+    seen: list[str] = []
+    token = None
+    while True:
+        params = {"maxResults": 2, **({"nextToken": token} if token else {})}
+        page = await aws("list_state_machines", **params)
+        seen += [m["name"] for m in page["stateMachines"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert set(names) <= set(seen)
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{names[0]}"
+    await aws("delete_state_machine", stateMachineArn=arn)
+    with pytest.raises(ClientError) as err:
+        await aws("describe_state_machine", stateMachineArn=arn)
+    assert code_of(err) == "StateMachineDoesNotExist"
