@@ -84,3 +84,28 @@ class Executor:
             outcome = Outcome("FAILED", error=error, cause=cause)
         outcome.events = await handle.query("aws_history")
         return outcome
+
+
+def events_of(outcome: Outcome, *types: str) -> list[dict[str, Any]]:
+    """The outcome's events of the given types, in order."""
+    return [event for event in outcome.events if event["type"] in types]
+
+
+def details(event: dict[str, Any]) -> Any:
+    """An event's details, whatever AWS calls their member."""
+    keys = [key for key in event if key.endswith("EventDetails")]
+    assert len(keys) == 1, event
+    return event[keys[0]]
+
+
+def gaps(outcome: Outcome, before: str, after: str) -> list[float]:
+    """Seconds from each `before` event to the next `after` event, on the workflow's clock."""
+    found: list[float] = []
+    start: float | None = None
+    for event in outcome.events:
+        if event["type"] == before:
+            start = event["timestamp"]
+        elif event["type"] == after and start is not None:
+            found.append(event["timestamp"] - start)
+            start = None
+    return found
