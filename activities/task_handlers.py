@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
 F = TypeVar("F", bound=Callable[..., Any])
 NOT_FOUND: Final = "Lambda.ResourceNotFoundException"
+MARSHAL_ERROR: Final = "Runtime.MarshalError"
 HEARTBEAT_EVERY: Final = 2.0
 """Seconds between heartbeats of a regular handler call, well inside the workflow's
 worker-loss timeout."""
@@ -66,8 +67,12 @@ def task(name: str, *, local: bool = False) -> Callable[[F], F]:
     """
 
     def register(function: F) -> F:
-        if name in HANDLERS and HANDLERS[name].function is not function:
-            raise ValueError(f"two task handlers are registered as {name!r}")
+        if name in HANDLERS and _origin(HANDLERS[name].function) != _origin(function):
+            # The same function again is a module imported twice; another one is a clash.
+            raise ValueError(
+                f"two task handlers are registered as {name!r}: "
+                f"{_origin(HANDLERS[name].function)} and {_origin(function)}"
+            )
         HANDLERS[name] = Registered(function, local)
         if local:
             handler_modes.declare_local(name)
@@ -76,6 +81,10 @@ def task(name: str, *, local: bool = False) -> Callable[[F], F]:
         return function
 
     return register
+
+
+def _origin(function: Callable[..., Any]) -> str:
+    return f"{function.__module__}.{function.__qualname__}"
 
 
 def load_task_modules(modules: str | Iterable[str]) -> list[str]:
@@ -117,9 +126,10 @@ class TaskActivities:
         try:
             size = payload_size(result)
         except (TypeError, ValueError) as exc:
-            error = "Runtime.MarshalError"
-            cause = _lambda_cause(exc, f"Unable to marshal response: {exc}")
-            raise _task_error(error, cause) from None
+            # Lambda's Python runtime reports this as its own fault, not the handler's: the
+            # errorType is Runtime.MarshalError and the stack trace is empty.
+            cause = _runtime_fault(MARSHAL_ERROR, f"Unable to marshal response: {exc}")
+            raise _task_error(MARSHAL_ERROR, cause) from None
         if size > MAX_PAYLOAD_BYTES:
             raise _task_error(
                 "States.DataLimitExceeded",
@@ -163,16 +173,26 @@ def _task_error(error: str, cause: str) -> ApplicationError:
     )
 
 
-def _lambda_cause(exc: BaseException, message: str | None = None) -> str:
+def _lambda_cause(exc: BaseException) -> str:
+    """The error document Lambda's Python runtime writes for an exception a handler raised."""
     frames = traceback.extract_tb(exc.__traceback__)
     # The handler's own frames, not the activity machinery's above them.
     own = [frame for frame in frames if frame.filename != __file__]
+    return _error_document(str(exc), type(exc).__name__, traceback.format_list(own))
+
+
+def _runtime_fault(error_type: str, message: str) -> str:
+    """The error document of a fault of the runtime itself (`Runtime.*`): no stack trace."""
+    return _error_document(message, error_type, [])
+
+
+def _error_document(message: str, error_type: str, stack: list[str]) -> str:
     return json.dumps(
         {
-            "errorMessage": str(exc) if message is None else message,
-            "errorType": type(exc).__name__,
+            "errorMessage": message,
+            "errorType": error_type,
             "requestId": activity.info().activity_id,
-            "stackTrace": traceback.format_list(own),
+            "stackTrace": stack,
         },
         ensure_ascii=False,
     )

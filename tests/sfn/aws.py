@@ -14,13 +14,19 @@ from tests.sfn.harness import ROLE
 
 
 class Aws:
-    def __init__(self, endpoint: str, **config: Any) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        key: str = "AKIDEXAMPLE",
+        secret: str = "not-a-secret-in-dev-mode",
+        **config: Any,
+    ) -> None:
         self.client = boto3.client(
             "stepfunctions",
             endpoint_url=endpoint,
             region_name="us-east-1",
-            aws_access_key_id="AKIDEXAMPLE",
-            aws_secret_access_key="not-a-secret-in-dev-mode",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
             # boto3 puts `sync-` before the host of StartSyncExecution; an IP has no such name.
             config=Config(inject_host_prefix=False, retries={"max_attempts": 1}, **config),
         )
