@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+from activities.activity_tasks import ActivityTaskQueue
 from activities.bench import bench_noop
 from activities.cart_inventory import CartInventoryActivities
 from activities.cases import CaseActivities
@@ -115,7 +116,7 @@ FLOWS: tuple[Flow, ...] = (
         "state-machines",
         StateMachineWorkflow,
         EXECUTION_RUNS,
-        activities=lambda d: [TaskActivities()],
+        activities=lambda d: [TaskActivities(), ActivityTaskQueue(d.sessions)],
         routes=sfn_protocol.router,
     ),
     # The bench's baseline: no-op activities shaped like a flow, started by the bench itself.

@@ -321,3 +321,19 @@ class TaskCallback(BaseModel):
     output: Any = None
     error: str | None = None
     cause: str | None = None
+
+
+class ActivityTaskOffer(BaseModel):
+    """A task for an activity's workers (`GetActivityTask`), offered under its token."""
+
+    token: str
+    activity_name: str
+    input: str
+    """The task's input as JSON text, as `GetActivityTask` hands it out."""
+
+
+class ActivityStarted(BaseModel):
+    """A worker took an activity task with `GetActivityTask`."""
+
+    token: str
+    worker_name: str | None = None

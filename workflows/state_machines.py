@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.asl.engine import Execution, Interpreter, StatesError
     from workflows.asl.events import EventLog, Thread, payload
     from workflows.asl.tasks import Callbacks, WorkflowTaskRunner
-    from workflows.contracts import ExecutionInput, TaskCallback
+    from workflows.contracts import ActivityStarted, ExecutionInput, TaskCallback
 
 EXECUTION_FAILED = "ExecutionFailed"
 
@@ -31,6 +31,7 @@ class StateMachineWorkflow:
     def __init__(self) -> None:
         self.log = EventLog()
         self.callbacks = Callbacks(workflow.info().workflow_id)
+        self.tasks: WorkflowTaskRunner | None = None
 
     @workflow.run
     async def run(self, execution: ExecutionInput) -> Any:
@@ -53,6 +54,7 @@ class StateMachineWorkflow:
         tasks = WorkflowTaskRunner(
             info, self.log, self.callbacks, execution.region, execution.account
         )
+        self.tasks = tasks
         interpreter = Interpreter(info, tasks, self.log)
         try:
             output = await interpreter.branch(execution.definition, execution.input, thread)
@@ -74,6 +76,12 @@ class StateMachineWorkflow:
             ) from None
         self.log.add(thread, "ExecutionSucceeded", workflow.now(), payload("output", output))
         return output
+
+    @workflow.signal(name="activity_started")
+    def activity_started(self, started: ActivityStarted) -> None:
+        """`GetActivityTask` handed an activity task of this execution to a worker."""
+        if self.tasks is not None:
+            self.tasks.activity_started(started.token, started.worker_name)
 
     @workflow.query(name="aws_history")
     def aws_history(self) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppState
 from api.gateway import TemporalUnavailable
-from api.sfn import callbacks, executions, state_machines
+from api.sfn import activities, callbacks, executions, state_machines
 from api.sfn.arns import Arns
 from api.sfn.context import Operation, Sfn
 from api.sfn.errors import SfnError
@@ -53,14 +53,21 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "SendTaskSuccess": callbacks.send_success,
     "SendTaskFailure": callbacks.send_failure,
     "SendTaskHeartbeat": callbacks.send_heartbeat,
+    "CreateActivity": activities.create,
+    "DescribeActivity": activities.describe,
+    "DeleteActivity": activities.delete,
+    "ListActivities": activities.list_activities,
+    "GetActivityTask": activities.get_task,
 }
 """Every operation served, by its name in `X-Amz-Target`."""
 
 READ_ONLY: Final = frozenset(
     name
     for name in OPERATIONS
-    if name.startswith(("Describe", "List", "Get")) or name == "ValidateStateMachineDefinition"
+    if name.startswith(("Describe", "List", "GetExecution"))
+    or name == "ValidateStateMachineDefinition"
 )
+"""Operations that change nothing. `GetActivityTask` is not one: it takes a task."""
 
 router = APIRouter(tags=["aws"])
 

@@ -200,3 +200,43 @@ async def test_with_credentials_on_requests_must_be_signed_by_a_known_key(
     with pytest.raises(ClientError) as err:
         await reader("start_execution", stateMachineArn=arn)
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def activity_machine(activity_arn: str, **task: Any) -> dict[str, Any]:
+    return {
+        "StartAt": "Work",
+        "States": {"Work": {"Type": "Task", "Resource": activity_arn, "End": True, **task}},
+    }
+
+
+async def test_activity_workers_poll_and_answer_tasks(api: str, worker: Worker) -> None:
+    aws = Aws(api)
+    suffix = uuid.uuid4().hex[:8]
+    activity = await aws("create_activity", name=f"approve-{suffix}")
+    again = await aws("create_activity", name=f"approve-{suffix}")
+    assert again["activityArn"] == activity["activityArn"]
+    arn = await aws.machine(f"activity-{suffix}", activity_machine(activity["activityArn"]))
+    started = await aws("start_execution", stateMachineArn=arn, input='{"amount": 12}')
+    task = await aws("get_activity_task", activityArn=activity["activityArn"], workerName="w1")
+    assert json.loads(task["input"]) == {"amount": 12}
+    await aws("send_task_success", taskToken=task["taskToken"], output='{"approved": true}')
+    done = await aws.finished(started["executionArn"])
+    assert json.loads(done["output"]) == {"approved": True}
+    history = await aws("get_execution_history", executionArn=started["executionArn"])
+    types = [event["type"] for event in history["events"]]
+    assert types[2:5] == ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+    assert history["events"][3]["activityStartedEventDetails"] == {"workerName": "w1"}
+
+
+async def test_an_activity_task_without_heartbeats_times_out(api: str, worker: Worker) -> None:
+    aws = Aws(api)
+    activity = await aws("create_activity", name=f"slow-{uuid.uuid4().hex[:8]}")
+    definition = activity_machine(activity["activityArn"], HeartbeatSeconds=1)
+    arn = await aws.machine(f"heartbeat-{uuid.uuid4().hex[:8]}", definition)
+    started = await aws("start_execution", stateMachineArn=arn)
+    task = await aws("get_activity_task", activityArn=activity["activityArn"])
+    done = await aws.finished(started["executionArn"])
+    assert (done["status"], done["error"]) == ("FAILED", "States.HeartbeatTimeout")
+    with pytest.raises(ClientError) as err:
+        await aws("send_task_success", taskToken=task["taskToken"], output="{}")
+    assert err.value.response["Error"]["Code"] == "TaskTimedOut"

@@ -23,10 +23,16 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 from workflows.asl import handler_modes
 from workflows.asl.engine import TIMEOUT, Execution, StatesError, TaskCall, TaskRunner
-from workflows.asl.events import EventLog, payload, to_json
+from workflows.asl.events import EventLog, Thread, payload, to_json
 from workflows.asl.resources import function_arn, function_name, lambda_response
 from workflows.asl.tokens import make_token
-from workflows.contracts import TASK_FAILED_TYPE, HttpTaskCall, TaskHandlerCall
+from workflows.contracts import (
+    TASK_FAILED_TYPE,
+    ActivityTaskOffer,
+    HttpTaskCall,
+    TaskHandlerCall,
+)
+from workflows.step_functions import finish
 
 HEARTBEAT_TIMEOUT: Final = "States.HeartbeatTimeout"
 DEFAULT_TIMEOUT: Final = timedelta(seconds=99_999_999)
@@ -45,12 +51,21 @@ INFRASTRUCTURE_RETRY: Final = RetryPolicy(
 """Retries a lost or timed-out attempt until the state's timeout; handler errors arrive
 non-retryable, so this never retries one."""
 LOCAL_MARKER: Final = "statewright-local-task-"
+QUEUE_STEP: Final = timedelta(seconds=30)
+QUEUE_RETRY: Final = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=0,
+)
+"""Offering and withdrawing an activity task retry until the database answers."""
 
 
 @dataclass
 class Callback:
     """A task waiting for `SendTaskSuccess`/`SendTaskFailure`."""
 
+    thread: Thread | None = None
+    """Where an activity task's events go; None for other tasks."""
     beats: int = 0
     outcome: dict[str, Any] | None = None
     open: bool = True
@@ -101,9 +116,62 @@ class WorkflowTaskRunner(TaskRunner):
             return await self._lambda_invoke(call)
         if kind == "http:invoke":
             return await self._integration(call, self._http(call))
-        raise StatesError(
-            "States.Runtime", f"Activity tasks ({call.target.resource}) cannot run yet"
+        return await self._activity(call)
+
+    # --- An activity: offered to outside workers, answered with its token. ---
+
+    async def _activity(self, call: TaskCall) -> Any:
+        assert call.target.name is not None and call.token is not None
+        scheduled: dict[str, Any] = {
+            "resource": call.target.resource,
+            **payload("input", call.parameters),
+        }
+        if call.timeout is not None:
+            scheduled["timeoutInSeconds"] = int(call.timeout)
+        if call.heartbeat is not None:
+            scheduled["heartbeatInSeconds"] = int(call.heartbeat)
+        self.log.add(call.thread, "ActivityScheduled", workflow.now(), scheduled)
+        self.callbacks.by_token[call.token].thread = call.thread
+        offer = ActivityTaskOffer(
+            token=call.token, activity_name=call.target.name, input=to_json(call.parameters)
         )
+        await workflow.execute_local_activity(
+            "offer_activity_task",
+            offer,
+            start_to_close_timeout=QUEUE_STEP,
+            retry_policy=QUEUE_RETRY,
+        )
+        try:
+            result = await self._callback(call)
+        except StatesError as err:
+            kind = (
+                "ActivityTimedOut"
+                if err.error in (TIMEOUT, HEARTBEAT_TIMEOUT)
+                else "ActivityFailed"
+            )
+            self.log.add(call.thread, kind, workflow.now(), _error_details(err))
+            raise
+        finally:
+            self.callbacks.by_token[call.token].open = False
+            # Answered, timed out or cancelled: no worker may take the task any more.
+            await finish(
+                workflow.execute_local_activity(
+                    "withdraw_activity_task",
+                    call.token,
+                    start_to_close_timeout=QUEUE_STEP,
+                    retry_policy=QUEUE_RETRY,
+                )
+            )
+        self.log.add(call.thread, "ActivitySucceeded", workflow.now(), payload("output", result))
+        return result
+
+    def activity_started(self, token: str, worker_name: str | None) -> None:
+        """A worker took the task (`GetActivityTask`): AWS records it as started."""
+        callback = self.callbacks.by_token.get(token)
+        if callback is None or callback.thread is None or not callback.open:
+            return
+        details = {"workerName": worker_name} if worker_name else {}
+        self.log.add(callback.thread, "ActivityStarted", workflow.now(), details)
 
     # --- A Lambda function by its ARN: LambdaFunction* events. ---
 
@@ -248,7 +316,10 @@ class WorkflowTaskRunner(TaskRunner):
                 heartbeat_timeout=WORKER_LOSS,
                 retry_policy=INFRASTRUCTURE_RETRY,
             )
-        except (ActivityError, ApplicationError) as err:
+        except (ActivityError, ApplicationError, ActivityTimeout) as err:
+            # A local activity's failure is an ActivityError when it happens, but on replay
+            # the SDK raises what the marker recorded: the bare ApplicationError or
+            # TimeoutError. Both must map to the same ASL error, or replay takes another path.
             error = _states_error(err)
             if error.error == "Lambda.ResourceNotFoundException":
                 error = StatesError(
@@ -276,7 +347,7 @@ def _error_details(err: StatesError) -> dict[str, Any]:
     return details
 
 
-def _states_error(err: ActivityError | ApplicationError) -> StatesError:
+def _states_error(err: ActivityError | ApplicationError | ActivityTimeout) -> StatesError:
     """A failed handler or HTTP call, as the ASL error the state sees."""
     cause = err.cause if isinstance(err, ActivityError) else err
     if isinstance(cause, ActivityTimeout):
