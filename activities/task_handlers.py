@@ -20,6 +20,7 @@ import importlib
 import inspect
 import json
 import logging
+import os
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -162,6 +163,14 @@ async def _heartbeat() -> None:
         await asyncio.sleep(HEARTBEAT_EVERY)
 
 
+def _relative(path: str) -> str:
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return os.path.basename(path)
+    return os.path.basename(path) if relative.startswith("..") else relative
+
+
 def _task_error(error: str, cause: str) -> ApplicationError:
     return ApplicationError(
         f"{error}: {cause}",
@@ -176,8 +185,11 @@ def _task_error(error: str, cause: str) -> ApplicationError:
 def _lambda_cause(exc: BaseException) -> str:
     """The error document Lambda's Python runtime writes for an exception a handler raised."""
     frames = traceback.extract_tb(exc.__traceback__)
-    # The handler's own frames, not the activity machinery's above them.
+    # The handler's own frames, not the activity machinery's above them; paths relative to
+    # the working directory, so a history does not carry the machine's layout.
     own = [frame for frame in frames if frame.filename != __file__]
+    for frame in own:
+        frame.filename = _relative(frame.filename)
     return _error_document(str(exc), type(exc).__name__, traceback.format_list(own))
 
 

@@ -41,6 +41,7 @@ from core.temporal import DATA_CONVERTER
 from migrations.apply import upgrade
 from statewright.embedded import start_postgres, temporal_binary
 from statewright.flows import FLOWS
+from statewright.tasks import task
 from tests.conftest import serve
 from tests.helpers import (
     ScriptedRandom,
@@ -49,6 +50,7 @@ from tests.helpers import (
     until_waiting_for_tier2,
     worker_with,
 )
+from tests.sfn.harness import Executor
 from workflows.bench import BenchNoopWorkflow
 from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import (
@@ -67,6 +69,7 @@ from workflows.contracts import (
     PaymentOrder,
     ReportRunInput,
     StoreWebhookRequest,
+    TaskCallback,
     Tier2Resolution,
     ValidatedOrder,
     WebhookInput,
@@ -619,6 +622,134 @@ async def _noop(client: Client, queue: str, sessions: SessionFactory, database_u
     return handle
 
 
+SFN_TOUR = {
+    "Comment": "Every state type once: the interpreter's main path",
+    "StartAt": "Shape",
+    "States": {
+        "Shape": {
+            "Type": "Pass",
+            "Parameters": {"items.$": "$.items", "id.$": "States.UUID()"},
+            "Next": "Route",
+        },
+        "Route": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.items[0]", "NumericGreaterThan": 0, "Next": "Both"}],
+            "Default": "Nothing",
+        },
+        "Nothing": {"Type": "Fail", "Error": "Empty"},
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "EachItem",
+                    "States": {
+                        "EachItem": {
+                            "Type": "Map",
+                            "ItemsPath": "$.items",
+                            "MaxConcurrency": 2,
+                            "ItemProcessor": {
+                                "StartAt": "Echo",
+                                "States": {
+                                    "Echo": {
+                                        "Type": "Task",
+                                        "Resource": "arn:aws:lambda:us-east-1:123456789012:"
+                                        "function:echo",
+                                        "End": True,
+                                    }
+                                },
+                            },
+                            "End": True,
+                        }
+                    },
+                },
+                {
+                    "StartAt": "Pause",
+                    "States": {
+                        "Pause": {"Type": "Wait", "Seconds": 1, "Next": "Local"},
+                        "Local": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": "local-echo", "Payload.$": "$"},
+                            "ResultSelector": {"echoed.$": "$.Payload"},
+                            "End": True,
+                        },
+                    },
+                },
+            ],
+            "End": True,
+        },
+    },
+}
+
+SFN_RETRIED_AND_CAUGHT = {
+    "StartAt": "Flaky",
+    "States": {
+        "Flaky": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+            "Retry": [{"ErrorEquals": ["CustomError"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+            "ResultPath": "$.flaky",
+            "Next": "Breaks",
+        },
+        "Breaks": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fail",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Stop"}],
+            "End": True,
+        },
+        "Stop": {"Type": "Fail", "Error": "Caught", "CausePath": "$.error.Error"},
+    },
+}
+
+SFN_CALLBACK = {
+    "StartAt": "Ask",
+    "States": {
+        "Ask": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {
+                "FunctionName": "record-token",
+                "Payload": {"token.$": "$$.Task.Token"},
+            },
+            "HeartbeatSeconds": 60,
+            "End": True,
+        }
+    },
+}
+
+
+RECORDED_TOKENS: list[str] = []
+
+
+@task("record-token")
+def _record_token(event: dict[str, str]) -> None:
+    RECORDED_TOKENS.append(event["token"])
+
+
+def _state_machine(
+    definition: dict[str, Any], value: Any, answer: dict[str, Any] | None = None
+) -> Scenario:
+    """An interpreted execution of `definition`; with `answer`, its one waiting task gets
+    that answer through the `complete_task` update."""
+
+    async def scenario(
+        client: Client, queue: str, sessions: SessionFactory, database_url: str
+    ) -> Any:
+        async with worker_with(client, queue, sessions):
+            handle = await Executor(client, queue).start(definition, value)
+            if answer is not None:
+                for _ in range(200):
+                    if RECORDED_TOKENS:
+                        break
+                    await asyncio.sleep(0.05)
+                callback = TaskCallback(token=RECORDED_TOKENS.pop(), **answer)
+                await handle.execute_update("complete_task", callback)
+            await _settle(handle)
+        return handle
+
+    return scenario
+
+
 FROZEN: tuple[str, ...] = ()
 """Histories that earlier workflow code recorded and today's code cannot record again, kept to
 prove that the runs it started still replay. From 0.1.0 on, a recorded history is frozen: a
@@ -671,6 +802,13 @@ SCENARIOS: dict[str, Scenario] = {
         delay_s=1.5, max_polls=2, wait_seconds=3600, cancel_while_waiting=True
     ),
     "bench_noop": _noop,
+    "sfn_tour": _state_machine(SFN_TOUR, {"items": [3, 1, 2]}),
+    "sfn_retried_and_caught": _state_machine(
+        SFN_RETRIED_AND_CAUGHT, {"key": "recorded", "failures": 1}
+    ),
+    "sfn_callback": _state_machine(
+        SFN_CALLBACK, {}, answer={"kind": "success", "output": {"approved": True}}
+    ),
 }
 
 

@@ -91,7 +91,7 @@ class StateMachineWorkflow:
     @workflow.update(name="complete_task")
     def complete_task(self, callback: TaskCallback) -> None:
         """`SendTaskSuccess`, `SendTaskFailure` or `SendTaskHeartbeat` for a waiting task."""
-        waiting = self.callbacks.by_token[callback.token]
+        waiting = self.callbacks.of(callback.token)
         if callback.kind == "heartbeat":
             waiting.beats += 1
         elif callback.kind == "failure":

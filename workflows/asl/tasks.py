@@ -25,7 +25,7 @@ from workflows.asl import handler_modes
 from workflows.asl.engine import TIMEOUT, Execution, StatesError, TaskCall, TaskRunner
 from workflows.asl.events import EventLog, Thread, payload, to_json
 from workflows.asl.resources import function_arn, function_name, lambda_response
-from workflows.asl.tokens import make_token
+from workflows.asl.tokens import make_token, read_token
 from workflows.contracts import (
     TASK_FAILED_TYPE,
     ActivityTaskOffer,
@@ -73,21 +73,36 @@ class Callback:
 
 @dataclass
 class Callbacks:
-    """The execution's task tokens and what became of them."""
+    """The execution's task tokens and what became of them.
+
+    A token names the workflow id, so an answer reaches the right execution; here tasks are
+    found by the token's key alone, because a replay may run under another workflow id."""
 
     workflow_id: str
     issued: int = 0
-    by_token: dict[str, Callback] = field(default_factory=dict)
+    by_key: dict[str, Callback] = field(default_factory=dict)
 
     def new_token(self) -> str:
         self.issued += 1
-        token = make_token(self.workflow_id, str(self.issued))
-        self.by_token[token] = Callback()
-        return token
+        key = str(self.issued)
+        self.by_key[key] = Callback()
+        return make_token(self.workflow_id, key)
+
+    def find(self, token: str) -> Callback | None:
+        try:
+            _, key = read_token(token)
+        except ValueError:
+            return None
+        return self.by_key.get(key)
+
+    def of(self, token: str) -> Callback:
+        callback = self.find(token)
+        assert callback is not None, "a token this execution issued"
+        return callback
 
     def refusal(self, token: str) -> str | None:
         """Why a callback for `token` cannot be taken, in AWS's error code; None if it can."""
-        callback = self.by_token.get(token)
+        callback = self.find(token)
         if callback is None:
             return "TaskDoesNotExist"
         if not callback.open or callback.outcome is not None:
@@ -131,7 +146,7 @@ class WorkflowTaskRunner(TaskRunner):
         if call.heartbeat is not None:
             scheduled["heartbeatInSeconds"] = int(call.heartbeat)
         self.log.add(call.thread, "ActivityScheduled", workflow.now(), scheduled)
-        self.callbacks.by_token[call.token].thread = call.thread
+        self.callbacks.of(call.token).thread = call.thread
         offer = ActivityTaskOffer(
             token=call.token, activity_name=call.target.name, input=to_json(call.parameters)
         )
@@ -152,7 +167,7 @@ class WorkflowTaskRunner(TaskRunner):
             self.log.add(call.thread, kind, workflow.now(), _error_details(err))
             raise
         finally:
-            self.callbacks.by_token[call.token].open = False
+            self.callbacks.of(call.token).open = False
             # Answered, timed out or cancelled: no worker may take the task any more.
             await finish(
                 workflow.execute_local_activity(
@@ -167,7 +182,7 @@ class WorkflowTaskRunner(TaskRunner):
 
     def activity_started(self, token: str, worker_name: str | None) -> None:
         """A worker took the task (`GetActivityTask`): AWS records it as started."""
-        callback = self.callbacks.by_token.get(token)
+        callback = self.callbacks.find(token)
         if callback is None or callback.thread is None or not callback.open:
             return
         details = {"workerName": worker_name} if worker_name else {}
@@ -260,7 +275,7 @@ class WorkflowTaskRunner(TaskRunner):
             raise
         finally:
             if call.token is not None:
-                self.callbacks.by_token[call.token].open = False
+                self.callbacks.of(call.token).open = False
         self.log.add(
             call.thread, "TaskSucceeded", workflow.now(), {**where, **payload("output", result)}
         )
@@ -268,7 +283,7 @@ class WorkflowTaskRunner(TaskRunner):
 
     async def _callback(self, call: TaskCall) -> Any:
         assert call.token is not None
-        callback = self.callbacks.by_token[call.token]
+        callback = self.callbacks.of(call.token)
         deadline = workflow.now() + _timeout(call.timeout)
         while callback.outcome is None:
             remaining = (deadline - workflow.now()).total_seconds()
