@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import traceback
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -31,13 +31,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.http_task import HttpTaskError, invoke_http
+from core.db import SessionFactory
 from workflows.asl import handler_modes
 from workflows.asl.events import MAX_PAYLOAD_BYTES, payload_size
 from workflows.contracts import TASK_FAILED_TYPE, HttpTaskCall, TaskHandlerCall
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
 F = TypeVar("F", bound=Callable[..., Any])
 NOT_FOUND: Final = "Lambda.ResourceNotFoundException"
 MARSHAL_ERROR: Final = "Runtime.MarshalError"
@@ -50,7 +50,7 @@ worker-loss timeout."""
 class Registered:
     """A handler and how it runs."""
 
-    function: Callable[[Any], Any]
+    function: Callable[..., Any]
     local: bool
 
 
@@ -99,11 +99,30 @@ def load_task_modules(modules: str | Iterable[str]) -> list[str]:
     return sorted(HANDLERS)
 
 
+@dataclass(frozen=True)
+class TaskContext:
+    """What a handler that takes a second argument gets, as a Lambda function gets its
+    `context`: which call this is, and the worker's database sessions."""
+
+    function_name: str
+    aws_request_id: str
+    """Unique to the call; the same on every retry of one attempt of the task."""
+    execution_arn: str
+    state_name: str
+    sessions: SessionFactory | None
+    """Statewright's Postgres, for handlers that keep their data there."""
+
+
 class TaskActivities:
     """Runs task handlers and HTTP tasks for the interpreter (`workflows.asl.tasks`)."""
 
-    def __init__(self, handlers: Mapping[str, Registered] | None = None) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[str, Registered] | None = None,
+        sessions: SessionFactory | None = None,
+    ) -> None:
         self.handlers = HANDLERS if handlers is None else handlers
+        self.sessions = sessions
         self._http: httpx.AsyncClient | None = None
 
     @activity.defn(name="run_task_handler")
@@ -116,7 +135,14 @@ class TaskActivities:
         if not activity.info().is_local:
             beating = asyncio.create_task(_heartbeat())
         try:
-            result = await _call(registered.function, call.payload)
+            context = TaskContext(
+                function_name=call.function,
+                aws_request_id=activity.info().activity_id,
+                execution_arn=call.execution_arn,
+                state_name=call.state_name,
+                sessions=self.sessions,
+            )
+            result = await _call(registered.function, call.payload, context)
         except Exception as exc:  # the handler's error is the task's, whatever it is
             raise _task_error(type(exc).__name__, _lambda_cause(exc)) from None
         finally:
@@ -150,11 +176,19 @@ class TaskActivities:
             raise _task_error(err.error, err.cause) from None
 
 
-async def _call(function: Callable[[Any], Any], event: Any) -> Any:
+async def _call(function: Callable[..., Any], event: Any, context: TaskContext) -> Any:
+    # A handler takes the event, or the event and the context, as a Lambda handler does.
+    args = (event, context) if _takes_context(function) else (event,)
     if inspect.iscoroutinefunction(function):
-        return await function(event)
+        return await function(*args)
     # A blocking handler must not stall the worker's event loop.
-    return await asyncio.to_thread(function, event)
+    return await asyncio.to_thread(function, *args)
+
+
+def _takes_context(function: Callable[..., Any]) -> bool:
+    parameters = inspect.signature(function).parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in parameters)
 
 
 async def _heartbeat() -> None:

@@ -159,7 +159,13 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
             "(`python3 dev.py cli bench ...` installs it)"
         )
         return 2
+    versus = None
+    if flow.bench.versus is not None:
+        other = loadable[flow.bench.versus]
+        assert other.bench is not None
+        versus = (other.name, other.bench, workflow_type(other.workflow))
     options = Options(
+        versus=versus,
         scenario=flow.name,
         load=flow.bench,
         workflow_type=workflow_type(flow.workflow),

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
+# Seed 000's Lambda functions, as task handlers: the `sfn` bench runs its state machine.
+from activities import shopping_order_tasks  # noqa: F401
 from activities.activity_tasks import ActivityTaskQueue
 from activities.bench import bench_noop
 from activities.cart_inventory import CartInventoryActivities
@@ -113,11 +115,12 @@ FLOWS: tuple[Flow, ...] = (
         routes=report_runner.router,
     ),
     Flow(
-        "state-machines",
+        "sfn",
         StateMachineWorkflow,
         EXECUTION_RUNS,
-        activities=lambda d: [TaskActivities(), ActivityTaskQueue(d.sessions)],
+        activities=lambda d: [TaskActivities(sessions=d.sessions), ActivityTaskQueue(d.sessions)],
         routes=sfn_protocol.router,
+        bench=scenarios.SFN,
     ),
     # The bench's baseline: no-op activities shaped like a flow, started by the bench itself.
     Flow("bench", BenchNoopWorkflow, BENCH_RUNS, activities=lambda d: [bench_noop]),

@@ -4,7 +4,7 @@ Access. With no SigV4 credentials file configured and no API keys (the dev defau
 127.0.0.1) any signature, or none, is accepted, as Step Functions Local does. With a
 credentials file (`STATEWRIGHT_SFN_CREDENTIALS_FILE`), a request must be signed with one of
 its keys for the service `states` in the configured region, and the key needs the scope
-`state-machines:write` for operations that change something, `runs:read` (or the write
+`sfn:write` for operations that change something, `runs:read` (or the write
 scope) for the rest, or `admin`. With API keys on but no credentials file, the endpoint is
 closed: an open door beside a locked API would be a hole.
 """
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 TARGET_PREFIX: Final = "AWSStepFunctions."
-WRITE_SCOPE: Final = "state-machines:write"
+WRITE_SCOPE: Final = "sfn:write"
 READ_SCOPE: Final = "runs:read"
 
 OPERATIONS: Final[dict[str, Operation]] = {

@@ -52,10 +52,13 @@ class BenchHttpClient:
         self._idle: list[Connection] = []
         self._timeout_s = timeout_s
 
-    async def post(self, path: str, body: Any) -> Answer:
+    async def post(self, path: str, body: Any, target: str | None = None) -> Answer:
+        """POST `body` as JSON; with `target`, as an AWS JSON 1.0 call of that operation."""
         data = json.dumps(body).encode()
+        extra = f"X-Amz-Target: {target}\r\n" if target else ""
         request = (
-            f"POST {self._prefix}{path} HTTP/1.1\r\n{self._head}Content-Length: {len(data)}\r\n\r\n"
+            f"POST {self._prefix}{path} HTTP/1.1\r\n{self._head}{extra}"
+            f"Content-Length: {len(data)}\r\n\r\n"
         ).encode() + data
         async with asyncio.timeout(self._timeout_s):
             return await self._exchange(request)

@@ -59,6 +59,8 @@ class Options:
     json_path: Path | None = None
     plot_path: Path | None = None
     settle_timeout_s: float = 900
+    versus: tuple[str, BenchScenario, str] | None = None
+    """The flow measured in place of the no-op baseline: name, scenario, workflow type."""
 
 
 @dataclass
@@ -313,7 +315,9 @@ class Bench:
         self.options, self.settings, self.client = options, settings, client
         self.tag = uuid.uuid4().hex[:8]
         self.items = [f"bench-{self.tag}-{i}" for i in range(max(options.lines, 1))]
-        self.run = BenchRun(self.tag, self.items[: options.lines])
+        self.run = BenchRun(
+            self.tag, self.items[: options.lines], settings.aws_region, settings.aws_account
+        )
 
     async def baseline(self) -> Phase:
         phase = Phase("baseline", "BenchNoopWorkflow")
@@ -328,21 +332,36 @@ class Bench:
 
         return await self._phase(phase, start)
 
-    async def scenario(self, http: BenchHttpClient) -> Phase:
-        load = self.options.load
-        phase = Phase(self.options.scenario, self.options.workflow_type)
+    async def scenario(
+        self,
+        http: BenchHttpClient,
+        load: BenchScenario | None = None,
+        name: str | None = None,
+        workflow_type: str | None = None,
+    ) -> Phase:
+        """A phase of requests through the API: the options' scenario, or the one given."""
+        load = load or self.options.load
+        phase = Phase(name or self.options.scenario, workflow_type or self.options.workflow_type)
+        accepted = 200 if load.target else 202
 
         async def send(index: int) -> str:
             path = load.path
-            response = await http.post(path, load.body(self.run, index))
-            if response.status_code != 202:
+            response = await http.post(path, load.body(self.run, index), load.target)
+            if response.status_code != accepted:
                 raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
             temporal = timing_ms(response.server_timing, "temporal")
             if temporal is not None:
                 phase.temporal_ms.append(temporal)
-            return str(response.json()["workflow_id"])
+            return load.run_id(response.json())
 
         return await self._phase(phase, send)
+
+    async def setup(self, http: BenchHttpClient) -> None:
+        """The AWS API calls the scenario needs first (a state machine to start)."""
+        for target, body in self.options.load.setup(self.run) if self.options.load.setup else []:
+            answer = await http.post("/", body, target)
+            if answer.status_code != 200:
+                raise BenchTargetError(f"{target} answered {answer.status_code}: {answer.text}")
 
     async def _phase(self, phase: Phase, send: Callable[[int], Awaitable[str]]) -> Phase:
         sampler = Sampler()
@@ -380,14 +399,21 @@ async def run_bench(options: Options, settings: Settings, database_url: str) -> 
         if options.load.per_line:
             async with sessions.begin() as session:
                 for item in bench.items:
-                    await set_stock(session, item, options.count + 10)
+                    # Both phases order the same items when the baseline is a real flow.
+                    phases = 2 if options.versus is not None else 1
+                    await set_stock(session, item, phases * options.count + 10)
         print(
             f"bench {options.scenario}: {options.count} runs at concurrency "
             f"{options.concurrency} against {base_url}",
             file=sys.stderr,
         )
-        baseline = await bench.baseline()
         async with BenchHttpClient(base_url, headers) as http:
+            await bench.setup(http)
+            if options.versus is not None:
+                name, load, workflow_type = options.versus
+                baseline = await bench.scenario(http, load, name, workflow_type)
+            else:
+                baseline = await bench.baseline()
             scenario = await bench.scenario(http)
         invariants = await stock_violations(sessions, bench.items) if options.load.per_line else []
     finally:
@@ -426,7 +452,13 @@ def report(
             ),
             "cpu_vs_baseline": _ratio(cpu, base["cpu_s"]["worker"] + base["cpu_s"]["server"]),
         },
+        "baseline_name": options.versus[0] if options.versus else "no-op baseline",
         "cpu_per_run_ms": round(1000 * cpu / max(real["closed"], 1), 3),
+        "cpu_per_state_ms": round(
+            1000 * cpu / max(real["closed"] * options.load.states(options.lines), 1), 3
+        )
+        if options.load.states
+        else None,
         "cpu_per_line_ms": round(1000 * cpu / max(real["closed"] * lines, 1), 3)
         if options.load.per_line
         else None,
@@ -497,12 +529,15 @@ def print_table(result: dict[str, Any]) -> None:
         ("peak runs in flight", f"{base['peak_runs_in_flight']}", f"{real['peak_runs_in_flight']}"),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"\n{'':<{width}}  {'no-op baseline':>22}  {result['scenario'] + ' (API)':>22}")
+    versus = result["baseline_name"] + (
+        " (API)" if result["baseline_name"] != "no-op baseline" else ""
+    )
+    print(f"\n{'':<{width}}  {versus:>22}  {result['scenario'] + ' (API)':>22}")
     for name, a, b in rows:
         print(f"{name:<{width}}  {a:>22}  {b:>22}")
     print()
     figures = [
-        ("throughput vs no-op baseline", _times(ratios["throughput_vs_baseline"])),
+        (f"throughput vs {result['baseline_name']}", _times(ratios["throughput_vs_baseline"])),
         ("closed runs per second vs baseline", _times(ratios["closed_throughput_vs_baseline"])),
         ("POST p99 vs raw start p99 (baseline phase)", _times(ratios["post_p99_vs_start_p99"])),
         (
@@ -514,6 +549,8 @@ def print_table(result: dict[str, Any]) -> None:
     ]
     if result["cpu_per_line_ms"] is not None:  # orders only: a cart has lines
         figures.append(("CPU per line ordered", f"{result['cpu_per_line_ms']} ms"))
+    if result["cpu_per_state_ms"] is not None:  # interpreted: a run enters states
+        figures.append(("CPU (worker + server) per state", f"{result['cpu_per_state_ms']} ms"))
     for label, value in figures:
         print(f"{label:<{width}}  {value}")
     invariants = result["invariants"]

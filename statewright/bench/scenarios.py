@@ -3,8 +3,10 @@ manifest (`statewright.flows`); the bench offers exactly the flows that have one
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -16,6 +18,9 @@ class BenchRun:
     """Unique to the run, so its ids never meet an earlier run's."""
     items: list[str]
     """Store items stocked for the run (orders)."""
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    """Where the AWS API's ARNs point (`sfn`)."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,17 @@ class BenchScenario:
     per_line: bool = False
     """The flow orders store items: stock them first, give CPU per line, and check the stock
     invariants after."""
+    target: str | None = None
+    """The AWS API operation (`X-Amz-Target`) the requests call; None for the JSON API."""
+    run_id: Callable[[Any], str] = lambda answer: str(answer["workflow_id"])
+    """The workflow id of the run a request started, from its JSON answer."""
+    setup: Callable[[BenchRun], list[tuple[str, Any]]] | None = None
+    """AWS API calls (operation, body) to make before the phase."""
+    versus: str | None = None
+    """Measured against this other flow's scenario through the API, in the same run, instead
+    of the no-op baseline."""
+    states: Callable[[int], int] | None = None
+    """States one run enters, for `lines` lines: the interpreter's CPU per state."""
 
 
 ORDERS = BenchScenario(
@@ -49,4 +65,45 @@ WEBHOOKS = BenchScenario(
 )
 CASES = BenchScenario(
     "/cases", lambda run, index: {"case_id": f"bench-{run.tag}-{index}"}, lambda lines: [1, 1, 1, 1]
+)
+
+
+SHOPPING_ORDER = json.loads((Path(__file__).parent / "shopping_order.asl.json").read_text())
+"""Seed 000's state machine, unmodified: Map(isItemInStock), then Parallel{Map(updateItemStock),
+createOrder}; its handlers are `activities.shopping_order_tasks`."""
+
+
+def _machine_name(run: BenchRun) -> str:
+    return f"bench-shopping-order-{run.tag}"
+
+
+def _machine_arn(run: BenchRun) -> str:
+    return f"arn:aws:states:{run.region}:{run.account}:stateMachine:{_machine_name(run)}"
+
+
+SFN = BenchScenario(
+    "/",
+    lambda run, index: {
+        "stateMachineArn": _machine_arn(run),
+        "name": f"order-{index}",
+        "input": json.dumps({"order": [{"itemId": item, "quantity": 1} for item in run.items]}),
+    },
+    lambda lines: [lines, lines + 1],
+    per_line=True,
+    target="AWSStepFunctions.StartExecution",
+    # arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME -> execution-MACHINE:NAME
+    run_id=lambda answer: "execution-" + ":".join(answer["executionArn"].split(":")[-2:]),
+    setup=lambda run: [
+        (
+            "AWSStepFunctions.CreateStateMachine",
+            {
+                "name": _machine_name(run),
+                "definition": json.dumps(SHOPPING_ORDER),
+                "roleArn": f"arn:aws:iam::{run.account}:role/statewright-bench",
+            },
+        )
+    ],
+    versus="orders",
+    # Map, a check per line, Parallel, Map, a decrement per line, createOrder.
+    states=lambda lines: 4 + 2 * lines,
 )

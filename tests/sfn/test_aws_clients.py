@@ -158,7 +158,7 @@ async def signed_api(
                     {
                         "access_key_id": "AKIAWRITER",
                         "secret_access_key": "writer-secret-0123456789",
-                        "scopes": ["state-machines:write"],
+                        "scopes": ["sfn:write"],
                     },
                     {
                         "access_key_id": "AKIAREADER",
