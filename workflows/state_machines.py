@@ -86,7 +86,7 @@ class StateMachineWorkflow:
     @workflow.query(name="aws_history")
     def aws_history(self) -> list[dict[str, Any]]:
         """The execution's events so far, in AWS's `HistoryEvent` shape."""
-        return self.log.events
+        return self.log.rendered()
 
     @workflow.update(name="complete_task")
     def complete_task(self, callback: TaskCallback) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio.client import Client
@@ -14,11 +15,35 @@ from core.settings import Settings
 
 
 @dataclass
+class MachineCache:
+    """State machines read recently, for `StartExecution`: a start reads its machine from
+    here for up to `ttl_s` after another did. AWS documents the same window: executions
+    started just after `UpdateStateMachine` may still run the previous definition. This
+    process's own updates and deletes take effect at once."""
+
+    ttl_s: float = 1.0
+    entries: dict[str, tuple[float, Any, dict[str, Any]]] = field(default_factory=dict)
+
+    def get(self, name: str) -> tuple[Any, dict[str, Any]] | None:
+        entry = self.entries.get(name)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1], entry[2]
+
+    def put(self, name: str, row: Any, definition: dict[str, Any]) -> None:
+        self.entries[name] = (time.monotonic() + self.ttl_s, row, definition)
+
+    def forget(self, name: str) -> None:
+        self.entries.pop(name, None)
+
+
+@dataclass
 class Sfn:
     settings: Settings
     sessions: SessionFactory
     temporal: Callable[[], Awaitable[Client]]
     arns: Arns
+    machines: MachineCache = field(default_factory=MachineCache)
 
 
 Operation = Callable[[Sfn, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -36,7 +36,7 @@ from api.sfn import shapes, state_machines
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError
 from core.search_attributes import EXECUTION_NAME, STATE_MACHINE
-from workflows.asl.events import EventLog, Thread, payload
+from workflows.asl.events import EventLog, Thread, payload_text
 from workflows.contracts import ExecutionInput
 from workflows.ids import EXECUTION_RUNS
 from workflows.state_machines import StateMachineWorkflow
@@ -119,9 +119,11 @@ async def _ending(handle: WorkflowHandle[Any, Any]) -> Ending:
         return Ending(error="States.Runtime", cause=str(cause))
 
 
-def _execution_input(sfn: Sfn, row: Any, name: str, value: Any) -> ExecutionInput:
+def _execution_input(
+    sfn: Sfn, row: Any, definition: dict[str, Any], name: str, value: Any
+) -> ExecutionInput:
     return ExecutionInput(
-        definition=json.loads(row.definition),
+        definition=definition,
         input=value,
         execution_arn=sfn.arns.execution(row.name, name),
         name=name,
@@ -136,11 +138,13 @@ def _execution_input(sfn: Sfn, row: Any, name: str, value: Any) -> ExecutionInpu
 
 async def _start(sfn: Sfn, params: dict[str, Any]) -> tuple[ExecutionInput, Any, datetime]:
     """Start the execution `params` describe, or find the same one already running."""
-    row = await state_machines.load(sfn, shapes.required(params, "stateMachineArn"))
+    row, definition = await state_machines.load_for_start(
+        sfn, shapes.required(params, "stateMachineArn")
+    )
     name = shapes.check_name(shapes.string(params, "name") or str(uuid.uuid4()), "execution")
     text = shapes.string(params, "input", max_length=10 * 1024 * 1024) or "{}"
     value = shapes.json_document(text, "input", "InvalidExecutionInput")
-    request = _execution_input(sfn, row, name, value)
+    request = _execution_input(sfn, row, definition, name, value)
     timeout = request.definition.get("TimeoutSeconds")
     client = await sfn.temporal()
     wid = workflow_id(row.name, name)
@@ -179,7 +183,7 @@ async def start(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def start_sync(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
-    row = await state_machines.load(sfn, shapes.required(params, "stateMachineArn"))
+    row, _ = await state_machines.load_for_start(sfn, shapes.required(params, "stateMachineArn"))
     if row.type != "EXPRESS":
         raise SfnError(
             "StateMachineTypeNotSupported",
@@ -201,14 +205,14 @@ async def start_sync(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
         "startDate": shapes.epoch(started),
         "stopDate": shapes.epoch(stopped),
         "status": status,
-        **payload("input", request.input),
+        **payload_text("input", request.input),
         "billingDetails": {
             "billedMemoryUsedInMB": 64,
             "billedDurationInMilliseconds": int((stopped - started).total_seconds() * 1000),
         },
     }
     if status == "SUCCEEDED":
-        response.update(payload("output", ending.output))
+        response.update(payload_text("output", ending.output))
     return shapes.without_none({**response, "error": ending.error, "cause": ending.cause})
 
 
@@ -225,14 +229,14 @@ async def describe(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
         "status": status,
         "startDate": shapes.epoch(described.start_time),
         "stopDate": shapes.epoch(described.close_time),
-        **payload("input", started.input),
+        **payload_text("input", started.input),
         "redriveCount": 0,
         "redriveStatus": "NOT_REDRIVABLE",
     }
     if status != "RUNNING":
         ending = await _ending(handle)
         if status == "SUCCEEDED":
-            response.update(payload("output", ending.output))
+            response.update(payload_text("output", ending.output))
         response.update({"error": ending.error, "cause": ending.cause})
     return shapes.without_none(response)
 

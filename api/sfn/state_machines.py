@@ -4,6 +4,7 @@ and validate a definition. Definitions are checked as `CreateStateMachine` check
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +52,18 @@ async def load(sfn: Sfn, arn: str) -> StateMachineRow:
     if row is None:
         raise SfnError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
     return row
+
+
+async def load_for_start(sfn: Sfn, arn: str) -> tuple[StateMachineRow, dict[str, Any]]:
+    """The machine and its parsed definition, from the cache when a start read it just now."""
+    name = sfn.arns.state_machine_name(arn)
+    cached = sfn.machines.get(name)
+    if cached is not None:
+        return cached
+    row = await load(sfn, arn)
+    definition: dict[str, Any] = json.loads(row.definition)
+    sfn.machines.put(name, row, definition)
+    return row, definition
 
 
 async def create(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
@@ -139,6 +152,7 @@ async def update(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
         row = await session.get(StateMachineRow, name, with_for_update=True)
         if row is None:
             raise SfnError("StateMachineDoesNotExist", f"State Machine Does Not Exist: '{arn}'")
+        sfn.machines.forget(name)
         if definition is not None:
             row.definition = definition
         if role is not None:
@@ -159,6 +173,7 @@ async def delete(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     async with sfn.sessions.begin() as session:
         row = await session.get(StateMachineRow, name)
         # AWS: deleting a machine that is gone already succeeds; running executions go on.
+        sfn.machines.forget(name)
         if row is not None:
             await session.delete(row)
     return {}

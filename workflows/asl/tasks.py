@@ -11,19 +11,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutType,
+    is_cancelled_exception,
+)
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 from workflows.asl import handler_modes
 from workflows.asl.engine import TIMEOUT, Execution, StatesError, TaskCall, TaskRunner
-from workflows.asl.events import EventLog, Thread, payload, to_json
+from workflows.asl.events import EventLog, Json, Thread, payload, to_json
 from workflows.asl.resources import function_arn, function_name, lambda_response
 from workflows.asl.tokens import make_token, read_token
 from workflows.contracts import (
@@ -243,6 +249,7 @@ class WorkflowTaskRunner(TaskRunner):
                 retry_policy=INFRASTRUCTURE_RETRY,
             )
         except ActivityError as err:
+            _reraise_cancellation(err)
             raise _states_error(err) from None
 
     async def _integration(self, call: TaskCall, work: Any) -> Any:
@@ -251,7 +258,7 @@ class WorkflowTaskRunner(TaskRunner):
         scheduled: dict[str, Any] = {
             **where,
             "region": self.region,
-            "parameters": to_json(call.parameters),
+            "parameters": Json(call.parameters),
         }
         if call.timeout is not None:
             scheduled["timeoutInSeconds"] = int(call.timeout)
@@ -259,6 +266,7 @@ class WorkflowTaskRunner(TaskRunner):
             scheduled["heartbeatInSeconds"] = int(call.heartbeat)
         self.log.add(call.thread, "TaskScheduled", workflow.now(), scheduled)
         self.log.add(call.thread, "TaskStarted", workflow.now(), where)
+        started = workflow.now()
         try:
             result = await work
             if call.token is not None:
@@ -268,7 +276,9 @@ class WorkflowTaskRunner(TaskRunner):
                     workflow.now(),
                     {**where, **payload("output", result)},
                 )
-                result = await self._callback(call)
+                # AWS: TimeoutSeconds "begins after the task has been started", so the call
+                # that handed the token out counts against it.
+                result = await self._callback(call, started)
         except StatesError as err:
             kind = "TaskTimedOut" if err.error in (TIMEOUT, HEARTBEAT_TIMEOUT) else "TaskFailed"
             self.log.add(call.thread, kind, workflow.now(), {**where, **_error_details(err)})
@@ -281,10 +291,12 @@ class WorkflowTaskRunner(TaskRunner):
         )
         return result
 
-    async def _callback(self, call: TaskCall) -> Any:
+    async def _callback(self, call: TaskCall, started: datetime | None = None) -> Any:
+        """Wait for the answer to `call.token`: at most `call.timeout` seconds from `started`
+        (default: now), and at most `call.heartbeat` seconds between signs of life."""
         assert call.token is not None
         callback = self.callbacks.of(call.token)
-        deadline = workflow.now() + _timeout(call.timeout)
+        deadline = (started or workflow.now()) + _timeout(call.timeout)
         while callback.outcome is None:
             remaining = (deadline - workflow.now()).total_seconds()
             wait = remaining if call.heartbeat is None else min(remaining, call.heartbeat)
@@ -335,6 +347,7 @@ class WorkflowTaskRunner(TaskRunner):
             # A local activity's failure is an ActivityError when it happens, but on replay
             # the SDK raises what the marker recorded: the bare ApplicationError or
             # TimeoutError. Both must map to the same ASL error, or replay takes another path.
+            _reraise_cancellation(err)
             error = _states_error(err)
             if error.error == "Lambda.ResourceNotFoundException":
                 error = StatesError(
@@ -344,6 +357,17 @@ class WorkflowTaskRunner(TaskRunner):
                     "ResourceNotFoundException)",
                 )
             raise error from None
+
+
+def _reraise_cancellation(err: BaseException) -> None:
+    """Raise `asyncio.CancelledError` if `err` is an activity's cancellation.
+
+    When the state is stopped (a sibling Parallel branch or Map iteration failed), the SDK
+    cancels the activity and reports that as an `ActivityError` caused by `CancelledError`. It
+    must stay a cancellation: as an ASL error, a Retry or Catch of the stopped state could take
+    it and run on."""
+    if is_cancelled_exception(err):
+        raise asyncio.CancelledError from None
 
 
 def _answered_or_beat(callback: Callback) -> Callable[[], bool]:
