@@ -184,6 +184,12 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 1 if result["invariants"]["violations"] else 0
 
 
+def cmd_sfn(settings: Settings, args: argparse.Namespace) -> int:
+    from statewright import sfn_cli
+
+    return sfn_cli.run(settings, args)
+
+
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
     from statewright.supervisor import run_stack
 
@@ -236,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--lines", type=int, default=2, help="lines per cart, for orders (2)")
     bench.add_argument("--json", type=Path, help="write the figures to this file")
     bench.add_argument("--plot", type=Path, help="draw latency and throughput to this PNG")
+    from statewright import sfn_cli
+
+    sfn_cli.add_parser(sub, cmd_sfn)
     keys = sub.add_parser("keys", help="make API keys")
     key_actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = key_actions.add_parser("new", help="make a key and print its STATEWRIGHT_API_KEYS entry")
