@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from tests.sfn.aws import Aws
@@ -193,3 +194,31 @@ async def test_list_and_delete_state_machines(aws: Aws) -> None:
     with pytest.raises(ClientError) as err:
         await aws("describe_state_machine", stateMachineArn=arn)
     assert code_of(err) == "StateMachineDoesNotExist"
+
+
+async def test_executions_are_found_in_temporal_by_machine_and_name(
+    aws: Aws, client: Client
+) -> None:
+    name = unique("findable")
+    arn = await aws.machine(name, HELLO)
+    started = await aws(
+        "start_execution", stateMachineArn=arn, name="needle", input='{"a": 4, "b": 5}'
+    )
+    await aws.finished(started["executionArn"])
+    # The queries a person types into the Temporal UI's search box.
+    by_machine = [w.id async for w in client.list_workflows(f'StateMachineName = "{name}"')]
+    by_both = [
+        w.id
+        async for w in client.list_workflows(
+            f'StateMachineName = "{name}" AND ExecutionName = "needle"'
+        )
+    ]
+    assert by_machine == by_both == [f"execution-{name}:needle"]
+    # Input and output are plain JSON in the history the UI shows.
+    history = await client.get_workflow_handle(by_machine[0]).fetch_history()
+    started_event = history.events[0].workflow_execution_started_event_attributes
+    shown = json.loads(started_event.input.payloads[0].data)
+    assert shown["input"] == {"a": 4, "b": 5}
+    assert shown["definition"] == HELLO
+    completed = history.events[-1].workflow_execution_completed_event_attributes
+    assert json.loads(completed.result.payloads[0].data) == {"a": 4, "b": 5, "sum": 9}
