@@ -83,6 +83,16 @@ class Executor:
             error, cause = failure.details
             outcome = Outcome("FAILED", error=error, cause=cause)
         outcome.events = await handle.query("aws_history")
+        # A finished execution answers queries by replaying its history, so its last event
+        # must tell what the live run decided: anything else is a replay taking another path.
+        last = outcome.events[-1]
+        if outcome.status == "SUCCEEDED":
+            assert last["type"] == "ExecutionSucceeded", last
+            assert json.loads(last["executionSucceededEventDetails"]["output"]) == outcome.output
+        else:
+            assert last["type"] == "ExecutionFailed", last
+            failed = last["executionFailedEventDetails"]
+            assert (failed.get("error"), failed.get("cause")) == (outcome.error, outcome.cause)
         return outcome
 
 

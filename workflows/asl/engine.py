@@ -12,8 +12,9 @@ Where AWS behaviour was chosen rather than documented, the choice is named besid
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -161,9 +162,12 @@ class Interpreter:
         self.log.add(
             thread, f"{kind}StateEntered", workflow.now(), {"name": name, **payload("input", value)}
         )
-        context = self.context(name, workflow.now(), 0)
+        entered = workflow.now()
+        context = self.context(name, entered, 0)
         if kind in ("Task", "Parallel", "Map"):
-            output, next_state = await self._with_retry_and_catch(name, state, value, thread)
+            output, next_state = await self._with_retry_and_catch(
+                name, state, value, thread, entered
+            )
         else:
             try:
                 output, next_state = await self._simple(kind, state, value, context)
@@ -306,13 +310,15 @@ class Interpreter:
     # --- Task, Parallel and Map: retried and caught as their blocks say. ---
 
     async def _with_retry_and_catch(
-        self, name: str, state: dict[str, Any], value: Any, thread: Thread
+        self, name: str, state: dict[str, Any], value: Any, thread: Thread, entered: datetime
     ) -> tuple[Any, str | None]:
         retriers: list[dict[str, Any]] = state.get("Retry", [])
         used = [0] * len(retriers)
         retry_count = 0
         while True:
-            context = self.context(name, workflow.now(), retry_count)
+            # Choice: a retry does not enter the state again (no new StateEntered event), so
+            # $$.State.EnteredTime stays the time of entry; only RetryCount changes.
+            context = self.context(name, entered, retry_count)
             try:
                 output = await self._body(name, state, value, context, thread)
                 self._check_size(name, output)
@@ -427,7 +433,8 @@ class Interpreter:
         self.log.add(thread, "ParallelStateStarted", workflow.now())
         started = thread.last
         branches = [
-            self.branch(branch, branch_input, Thread(last=started)) for branch in state["Branches"]
+            functools.partial(self.branch, branch, branch_input, Thread(last=started))
+            for branch in state["Branches"]
         ]
         try:
             results = await _all_or_first_failure(branches, limit=0)
@@ -481,7 +488,7 @@ class Interpreter:
             self.log.add(own, "MapIterationSucceeded", workflow.now(), details)
             return result
 
-        runs = [iteration(i, item_input) for i, item_input in enumerate(inputs)]
+        runs = [functools.partial(iteration, i, item_input) for i, item_input in enumerate(inputs)]
         try:
             results = await _all_or_first_failure(runs, limit=limit)
         except StatesError as err:
@@ -566,16 +573,34 @@ class Interpreter:
         return min(limits)
 
 
-async def _all_or_first_failure(runs: Sequence[Awaitable[Any]], limit: int) -> list[Any]:
-    """Run `runs` concurrently, at most `limit` at once (0: no limit); on the first failure
-    cancel the rest and raise it. Results keep the order of `runs`."""
-    gate = asyncio.Semaphore(limit) if limit > 0 else None
+async def _all_or_first_failure(
+    runs: Sequence[Callable[[], Awaitable[Any]]], limit: int
+) -> list[Any]:
+    """Start `runs` concurrently, at most `limit` at once (0: no limit); on the first failure
+    start no more, cancel the rest and raise it. Results keep the order of `runs`.
 
-    async def gated(run: Awaitable[Any]) -> Any:
+    A run is started only when admitted, and never after a failure: the failed run releases
+    its place before the failure reaches the caller, and the next queued run would otherwise
+    take it and start (AWS: "If any iteration fails, entire Map state fails, and all
+    iterations are terminated")."""
+    gate = asyncio.Semaphore(limit) if limit > 0 else None
+    failed = False
+
+    async def watched(run: Callable[[], Awaitable[Any]]) -> Any:
+        nonlocal failed
+        try:
+            return await run()
+        except Exception:
+            failed = True
+            raise
+
+    async def gated(run: Callable[[], Awaitable[Any]]) -> Any:
         if gate is None:
-            return await run
+            return await watched(run)
         async with gate:
-            return await run
+            if failed:
+                raise asyncio.CancelledError
+            return await watched(run)
 
     tasks = [asyncio.ensure_future(gated(run)) for run in runs]
     try:

@@ -56,6 +56,7 @@ INFRASTRUCTURE_RETRY: Final = RetryPolicy(
 )
 """Retries a lost or timed-out attempt until the state's timeout; handler errors arrive
 non-retryable, so this never retries one."""
+SINGLE_ATTEMPT: Final = RetryPolicy(maximum_attempts=1)
 LOCAL_MARKER: Final = "statewright-local-task-"
 QUEUE_STEP: Final = timedelta(seconds=30)
 QUEUE_RETRY: Final = RetryPolicy(
@@ -327,12 +328,18 @@ class WorkflowTaskRunner(TaskRunner):
         timeout = _timeout(call.timeout)
         try:
             if _runs_locally(function):
+                attempt = min(timeout, LOCAL_ATTEMPT)
                 return await workflow.execute_local_activity(
                     "run_task_handler",
                     request,
                     schedule_to_close_timeout=timeout,
-                    start_to_close_timeout=min(timeout, LOCAL_ATTEMPT),
-                    retry_policy=INFRASTRUCTURE_RETRY,
+                    start_to_close_timeout=attempt,
+                    # An attempt the state's own TimeoutSeconds cut off is the state's timeout.
+                    # Retried, it would outlive TimeoutSeconds: the SDK tries a local activity
+                    # again after a start-to-close timeout even when its schedule-to-close
+                    # timeout, the same instant, has passed (seen: States.Timeout after 19 s
+                    # for TimeoutSeconds 1).
+                    retry_policy=INFRASTRUCTURE_RETRY if attempt < timeout else SINGLE_ATTEMPT,
                     local_retry_threshold=timedelta(seconds=5),
                 )
             return await workflow.execute_activity(
