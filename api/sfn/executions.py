@@ -321,9 +321,9 @@ async def history(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     reverse = shapes.boolean(params, "reverseOrder", False)
     with_data = shapes.boolean(params, "includeExecutionData", True)
     token = shapes.string(params, "nextToken", max_length=3096)
-    _, handle = await _handle(sfn, arn)
+    client, handle = await _handle(sfn, arn)
     described = await _describe(handle, arn)
-    events = await _events(handle, described)
+    events = await _events(client, handle, described)
     if reverse:
         events.reverse()
     start = 0
@@ -342,11 +342,28 @@ async def history(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _events(
-    handle: WorkflowHandle[Any, Any], described: WorkflowExecutionDescription
+    client: Client, handle: WorkflowHandle[Any, Any], described: WorkflowExecutionDescription
 ) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = await handle.query(
-        StateMachineWorkflow.aws_history, rpc_timeout=QUERY_TIMEOUT
-    )
+    try:
+        events: list[dict[str, Any]] = await handle.query(
+            StateMachineWorkflow.aws_history, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as err:
+        # Stopped before a worker first ran it: no code ran, so it has no events of its own.
+        if err.status != RPCStatusCode.FAILED_PRECONDITION or described.status in (
+            None,
+            WorkflowExecutionStatus.RUNNING,
+        ):
+            raise
+        started = await _started_with(client, handle)
+        opening = EventLog()
+        opening.add(
+            Thread(),
+            "ExecutionStarted",
+            described.start_time,
+            {**payload_text("input", started.input), "roleArn": started.role_arn},
+        )
+        events = opening.events
     status = described.status
     # The interpreter cannot write how the run was stopped from outside: add it here.
     log = EventLog(events)

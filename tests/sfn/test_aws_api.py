@@ -11,8 +11,9 @@ from botocore.exceptions import ClientError
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from api.sfn.executions import workflow_id
 from tests.sfn.aws import Aws
-from tests.sfn.harness import lambda_arn
+from tests.sfn.harness import Executor, lambda_arn
 
 HELLO = {
     "Comment": "Adds two numbers, then greets",
@@ -222,3 +223,22 @@ async def test_executions_are_found_in_temporal_by_machine_and_name(
     assert shown["definition"] == HELLO
     completed = history.events[-1].workflow_execution_completed_event_attributes
     assert json.loads(completed.result.payloads[0].data) == {"a": 4, "b": 5, "sum": 9}
+
+
+async def test_an_execution_stopped_before_any_worker_ran_it_has_a_history(
+    aws: Aws, client: Client
+) -> None:
+    # Started on a queue no worker polls, then stopped: no workflow code ever ran.
+    name = unique("idle")
+    await Executor(client, "nobody-polls-this").start(HELLO, {"a": 1}, name=name)
+    await client.get_workflow_handle(workflow_id("test-machine", name)).terminate(
+        "Ops", "before it ran", reason="test"
+    )
+    execution = f"arn:aws:states:us-east-1:123456789012:execution:test-machine:{name}"
+    history = await aws("get_execution_history", executionArn=execution)
+    assert [e["type"] for e in history["events"]] == ["ExecutionStarted", "ExecutionAborted"]
+    assert json.loads(history["events"][0]["executionStartedEventDetails"]["input"]) == {"a": 1}
+    assert history["events"][1]["executionAbortedEventDetails"] == {
+        "error": "Ops",
+        "cause": "before it ran",
+    }
