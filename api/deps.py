@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from api.auth import KeyRing, RateLimiter
 from api.gateway import TemporalGateway
-from api.sfn.context import MachineCache
+from api.sfn.context import HistoryCache, MachineCache
 from api.sfn.sigv4 import Credential
 from api.step_inputs import StepInputs
 from core.db import SessionFactory
@@ -33,6 +33,7 @@ class AppState:
     sfn_credentials: dict[str, Credential] | None = None
     """SigV4 credentials of the Step Functions API, by access key id; None: not configured."""
     sfn_machines: MachineCache = field(default_factory=MachineCache)
+    sfn_histories: HistoryCache = field(default_factory=HistoryCache)
     known_items: set[str] = field(default_factory=set)
     """Store item ids seen to exist; items are never deleted, so this only grows."""
 

@@ -701,6 +701,28 @@ SFN_RETRIED_AND_CAUGHT = {
     },
 }
 
+SFN_LARGE_MAP = {
+    "Comment": "A Map past the inline limit: its iterations run in child workflows",
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "MaxConcurrency": 40,
+            "ItemProcessor": {
+                "StartAt": "Double",
+                "States": {
+                    "Double": {
+                        "Type": "Pass",
+                        "Parameters": {"n.$": "States.MathAdd($, $)"},
+                        "End": True,
+                    }
+                },
+            },
+            "End": True,
+        }
+    },
+}
+
 SFN_CALLBACK = {
     "StartAt": "Ask",
     "States": {
@@ -806,6 +828,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sfn_retried_and_caught": _state_machine(
         SFN_RETRIED_AND_CAUGHT, {"key": "recorded", "failures": 1}
     ),
+    "sfn_large_map": _state_machine(SFN_LARGE_MAP, list(range(1200))),
     "sfn_callback": _state_machine(
         SFN_CALLBACK, {}, answer={"kind": "success", "output": {"approved": True}}
     ),

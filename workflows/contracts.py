@@ -274,6 +274,29 @@ class NoopStep(BaseModel):
     index: int
 
 
+class MapChunk(BaseModel):
+    """Some iterations of a large Map, run as a child of the execution (`asl.map_chunks`)."""
+
+    workflow_id: str
+    """The chunk's own workflow id, from which the ids of its own Maps' chunks follow."""
+    state_name: str
+    processor: dict[str, Any]
+    first_index: int
+    inputs: list[Any]
+    concurrency: int
+    """How many iterations run at once; 0: all."""
+    tolerant: bool
+    """Whether the Map tolerates failures: then every iteration runs, and failures are
+    counted, not raised."""
+    execution_start: datetime
+    """When the execution started (`$$.Execution.StartTime`), not the chunk."""
+
+
+class MapChunkResult(BaseModel):
+    results: list[Any]
+    failures: int
+
+
 class ExecutionInput(BaseModel):
     """How a state machine's execution starts: the definition it runs, pinned at start as AWS
     pins a revision, and what the context object (`$$`) tells about the execution."""
@@ -288,6 +311,8 @@ class ExecutionInput(BaseModel):
     region: str
     account: str
     type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
+    map_chunk: MapChunk | None = None
+    """Set for a child run that runs some iterations of a large Map, not the definition."""
 
 
 class TaskHandlerCall(BaseModel):

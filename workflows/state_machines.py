@@ -9,17 +9,37 @@ send).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.exceptions import (
+    ApplicationError,
+    ApplicationErrorCategory,
+    ChildWorkflowError,
+)
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.asl import handler_modes  # noqa: F401  (one set shared with the sandbox)
-    from workflows.asl.engine import Execution, Interpreter, StatesError
+    from workflows.asl import (
+        handler_modes,  # noqa: F401  (one set shared with the sandbox)
+        map_chunks,
+    )
+    from workflows.asl.engine import (
+        Execution,
+        Interpreter,
+        StatesError,
+        run_all_or_first_failure,
+    )
     from workflows.asl.events import EventLog, Thread, payload
     from workflows.asl.tasks import Callbacks, WorkflowTaskRunner
-    from workflows.contracts import ActivityStarted, ExecutionInput, TaskCallback
+    from workflows.contracts import (
+        ActivityStarted,
+        ExecutionInput,
+        MapChunk,
+        MapChunkResult,
+        TaskCallback,
+    )
+    from workflows.ids import EXECUTION_RUNS
 
 EXECUTION_FAILED = "ExecutionFailed"
 
@@ -32,18 +52,29 @@ class StateMachineWorkflow:
         self.log = EventLog()
         self.callbacks = Callbacks(workflow.info().workflow_id)
         self.tasks: WorkflowTaskRunner | None = None
+        self.execution: ExecutionInput | None = None
+        self.map_runs = 0
 
     @workflow.run
     async def run(self, execution: ExecutionInput) -> Any:
+        chunk = execution.map_chunk
         info = Execution(
             arn=execution.execution_arn,
             name=execution.name,
             input=execution.input,
             role_arn=execution.role_arn,
-            start_time=workflow.info().start_time,
+            start_time=chunk.execution_start if chunk else workflow.info().start_time,
             state_machine_arn=execution.state_machine_arn,
             state_machine_name=execution.state_machine_name,
         )
+        self.execution = execution
+        tasks = WorkflowTaskRunner(
+            info, self.log, self.callbacks, execution.region, execution.account
+        )
+        self.tasks = tasks
+        interpreter = Interpreter(info, tasks, self.log, map_chunks=self._run_chunks)
+        if chunk is not None:
+            return await self._run_chunk(interpreter, chunk)
         thread = Thread()
         self.log.add(
             thread,
@@ -51,11 +82,6 @@ class StateMachineWorkflow:
             workflow.now(),
             {**payload("input", execution.input), "roleArn": execution.role_arn},
         )
-        tasks = WorkflowTaskRunner(
-            info, self.log, self.callbacks, execution.region, execution.account
-        )
-        self.tasks = tasks
-        interpreter = Interpreter(info, tasks, self.log)
         try:
             output = await interpreter.branch(execution.definition, execution.input, thread)
         except StatesError as err:
@@ -65,17 +91,88 @@ class StateMachineWorkflow:
             if err.cause is not None:
                 details["cause"] = err.cause
             self.log.add(thread, EXECUTION_FAILED, workflow.now(), details)
-            # The run's failure carries the ASL error and cause exactly; no stack trace.
-            raise ApplicationError(
-                err.cause or err.error or "the execution failed",
-                err.error,
-                err.cause,
-                type=err.error or EXECUTION_FAILED,
-                non_retryable=True,
-                category=ApplicationErrorCategory.BENIGN,
-            ) from None
+            raise _failure(err) from None
         self.log.add(thread, "ExecutionSucceeded", workflow.now(), payload("output", output))
         return output
+
+    async def _run_chunk(self, interpreter: Interpreter, chunk: MapChunk) -> MapChunkResult:
+        """Some iterations of a large Map: the child's side of `_run_chunks`."""
+        try:
+            results, failures = await interpreter.iterations(
+                chunk.state_name,
+                chunk.processor,
+                chunk.inputs,
+                chunk.first_index,
+                chunk.concurrency,
+                len(chunk.inputs) if chunk.tolerant else None,
+                0,
+            )
+        except StatesError as err:
+            raise _failure(err) from None
+        return MapChunkResult(results=results, failures=failures)
+
+    async def _run_chunks(
+        self,
+        name: str,
+        processor: dict[str, Any],
+        inputs: list[Any],
+        limit: int,
+        tolerant: bool,
+        thread: Thread,
+    ) -> tuple[list[Any], int]:
+        """A large Map's iterations, in child runs of this workflow (`asl.map_chunks`)."""
+        execution = self.execution
+        assert execution is not None, "set when the run began"
+        self.map_runs += 1
+        chunks = map_chunks.plan(len(inputs), limit)
+        started = thread.last
+        with_input = map_chunks.uses_execution_input(processor)
+        # Chunk ids follow from the input, not from this run's id, so that a replay under
+        # another id (as the replay tests do) schedules the same children.
+        parent = (
+            execution.map_chunk.workflow_id
+            if execution.map_chunk is not None
+            else EXECUTION_RUNS.of(f"{execution.state_machine_name}:{execution.name}")
+        )
+
+        async def run_chunk(index: int, span: range) -> MapChunkResult:
+            child = map_chunks.chunk_id(parent, self.map_runs, index)
+            # Where the chunk's own events go when the history is read.
+            self.log.add(
+                Thread(last=started), map_chunks.CHUNK_EVENT, workflow.now(), {"workflowId": child}
+            )
+            request = execution.model_copy(
+                update={
+                    "definition": {},
+                    "input": execution.input if with_input else None,
+                    "map_chunk": MapChunk(
+                        workflow_id=child,
+                        state_name=name,
+                        processor=processor,
+                        first_index=span.start,
+                        inputs=inputs[span.start : span.stop],
+                        concurrency=chunks.per_chunk,
+                        tolerant=tolerant,
+                        execution_start=workflow.info().start_time
+                        if execution.map_chunk is None
+                        else execution.map_chunk.execution_start,
+                    ),
+                }
+            )
+            try:
+                done: MapChunkResult = await workflow.execute_child_workflow(
+                    "StateMachineExecution", request, id=child, result_type=MapChunkResult
+                )
+                return done
+            except ChildWorkflowError as err:
+                raise _states_error(err) from None
+
+        runs = [
+            functools.partial(run_chunk, index, span) for index, span in enumerate(chunks.chunks)
+        ]
+        done = await run_all_or_first_failure(runs, limit=chunks.chunks_at_once)
+        results = [result for chunk in done for result in chunk.results]
+        return results, sum(chunk.failures for chunk in done)
 
     @workflow.signal(name="activity_started")
     def activity_started(self, started: ActivityStarted) -> None:
@@ -104,3 +201,24 @@ class StateMachineWorkflow:
         refusal = self.callbacks.refusal(callback.token)
         if refusal is not None:
             raise ValueError(refusal)
+
+
+def _failure(err: StatesError) -> ApplicationError:
+    """How a run fails with an ASL error: its error and cause exactly, and no stack trace."""
+    return ApplicationError(
+        err.cause or err.error or "the execution failed",
+        err.error,
+        err.cause,
+        type=err.error or EXECUTION_FAILED,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
+
+
+def _states_error(err: ChildWorkflowError) -> StatesError:
+    """A chunk's failure: the first failed iteration's ASL error."""
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and len(cause.details) == 2:
+        error, reason = cause.details
+        return StatesError(str(error or ""), None if reason is None else str(reason))
+    return StatesError("States.Runtime", f"a Map chunk failed: {cause}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,12 +39,35 @@ class MachineCache:
 
 
 @dataclass
+class HistoryCache:
+    """The AWS histories of closed executions, which never change: a history is built by
+    replaying the execution (and each chunk of its large Maps) on a worker, so reading one
+    page after another would replay it once per page without this."""
+
+    size: int = 32
+    entries: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
+
+    def get(self, key: str) -> list[dict[str, Any]] | None:
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: str, events: list[dict[str, Any]]) -> None:
+        self.entries[key] = events
+        self.entries.move_to_end(key)
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
+
+
+@dataclass
 class Sfn:
     settings: Settings
     sessions: SessionFactory
     temporal: Callable[[], Awaitable[Client]]
     arns: Arns
     machines: MachineCache = field(default_factory=MachineCache)
+    histories: HistoryCache = field(default_factory=HistoryCache)
 
 
 Operation = Callable[[Sfn, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -36,7 +36,8 @@ from api.sfn import shapes, state_machines
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError
 from core.search_attributes import EXECUTION_NAME, STATE_MACHINE
-from workflows.asl.events import EventLog, Thread, payload_text
+from workflows.asl.events import EventLog, Thread, detail_key, payload_text
+from workflows.asl.map_chunks import CHUNK_EVENT
 from workflows.contracts import ExecutionInput
 from workflows.ids import EXECUTION_RUNS
 from workflows.state_machines import StateMachineWorkflow
@@ -323,7 +324,14 @@ async def history(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     token = shapes.string(params, "nextToken", max_length=3096)
     client, handle = await _handle(sfn, arn)
     described = await _describe(handle, arn)
-    events = await _events(client, handle, described)
+    key = f"{described.id}/{described.run_id}"
+    cached = sfn.histories.get(key)
+    if cached is not None:
+        events = list(cached)
+    else:
+        events = await _events(client, handle, described)
+        if described.status not in (None, WorkflowExecutionStatus.RUNNING):
+            sfn.histories.put(key, list(events))
     if reverse:
         events.reverse()
     start = 0
@@ -375,7 +383,44 @@ async def _events(
         log.add(thread, "ExecutionAborted", at, details)
     elif status == WorkflowExecutionStatus.TIMED_OUT:
         log.add(thread, "ExecutionTimedOut", at, {"error": "States.Timeout"})
+    if any(event["type"] == CHUNK_EVENT for event in log.events):
+        return await _with_chunks(client, log.events)
     return log.events
+
+
+async def _with_chunks(client: Client, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history with each large-Map chunk's events in place of its placeholder, and every
+    event numbered again in that order (`workflows.asl.map_chunks`)."""
+    out: list[dict[str, Any]] = []
+    renumbered: dict[int, int] = {0: 0}
+    for event in events:
+        before = renumbered.get(event["previousEventId"], 0)
+        if event["type"] != CHUNK_EVENT:
+            renumbered[event["id"]] = len(out) + 1
+            out.append({**event, "id": len(out) + 1, "previousEventId": before})
+            continue
+        # An event that followed the placeholder follows what the placeholder followed.
+        renumbered[event["id"]] = before
+        child = event[detail_key(CHUNK_EVENT)]["workflowId"]
+        try:
+            inner: list[dict[str, Any]] = await client.get_workflow_handle(child).query(
+                StateMachineWorkflow.aws_history, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as err:
+            if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                continue  # not started yet, or stopped before it ran: no events
+            raise
+        own: dict[int, int] = {0: before}
+        for child_event in inner:
+            own[child_event["id"]] = len(out) + 1
+            out.append(
+                {
+                    **child_event,
+                    "id": len(out) + 1,
+                    "previousEventId": own.get(child_event["previousEventId"], before),
+                }
+            )
+    return out
 
 
 _DATA_MEMBERS: Final = ("input", "output", "parameters")

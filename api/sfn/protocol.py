@@ -149,6 +149,7 @@ async def aws_json(request: Request) -> Response:
             temporal=state.temporal.client,
             arns=Arns(state.settings.aws_region, state.settings.aws_account),
             machines=state.sfn_machines,
+            histories=state.sfn_histories,
         )
         return _answer(200, await OPERATIONS[operation](sfn, params))
     except SfnError as err:

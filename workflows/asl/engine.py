@@ -24,6 +24,7 @@ from temporalio import workflow
 from workflows.asl.choice import choose
 from workflows.asl.events import MAX_PAYLOAD_BYTES, EventLog, Thread, payload, payload_size
 from workflows.asl.intrinsics import IntrinsicError, Sources, evaluate_expression
+from workflows.asl.map_chunks import INLINE_ITERATIONS
 from workflows.asl.paths import (
     ABSENT,
     RUNTIME,
@@ -44,6 +45,7 @@ TIMEOUT: Final = "States.Timeout"
 DATA_LIMIT: Final = "States.DataLimitExceeded"
 INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 TOLERATED_FAILURE: Final = "States.ExceedToleratedFailureThreshold"
+_TOLERANCE_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
 _TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT})
 """Errors `States.ALL` does not match (AWS: "can't be caught by States.ALL")."""
 
@@ -131,13 +133,27 @@ def _matches(error_equals: list[str], error: str) -> bool:
     return TASK_FAILED in error_equals and error not in _TERMINAL and error != TIMEOUT
 
 
+MapChunks = Callable[
+    [str, dict[str, Any], list[Any], int, bool, Thread], Awaitable[tuple[list[Any], int]]
+]
+"""Runs a large Map's iterations in child workflows (`map_chunks`): `(state name, processor,
+inputs, MaxConcurrency, whether failures are tolerated, thread)` to `(results, failures)`."""
+
+
 class Interpreter:
     """One execution of one definition."""
 
-    def __init__(self, execution: Execution, tasks: TaskRunner, log: EventLog) -> None:
+    def __init__(
+        self,
+        execution: Execution,
+        tasks: TaskRunner,
+        log: EventLog,
+        map_chunks: MapChunks | None = None,
+    ) -> None:
         self.execution = execution
         self.tasks = tasks
         self.log = log
+        self.map_chunks = map_chunks
         self.sources = Sources(random=workflow.random().random, uuid4=workflow.uuid4)
 
     # --- The run and its branches. ---
@@ -437,7 +453,7 @@ class Interpreter:
             for branch in state["Branches"]
         ]
         try:
-            results = await _all_or_first_failure(branches, limit=0)
+            results = await run_all_or_first_failure(branches, limit=0)
         except StatesError:
             self.log.add(thread, "ParallelStateFailed", workflow.now())
             raise
@@ -465,7 +481,38 @@ class Interpreter:
         limit = self._count(state, "MaxConcurrency", effective, context) or 0
         tolerated = self._tolerance(state, effective, context, len(inputs))
         self.log.add(thread, "MapStateStarted", workflow.now(), {"length": len(inputs)})
-        started = thread.last
+        try:
+            if self.map_chunks is not None and len(inputs) > INLINE_ITERATIONS:
+                results, failures = await self.map_chunks(
+                    name, processor, inputs, limit, tolerated is not None, thread
+                )
+                if tolerated is not None and failures > tolerated:
+                    raise StatesError(TOLERATED_FAILURE, _TOLERANCE_CAUSE)
+            else:
+                results, _ = await self.iterations(
+                    name, processor, inputs, 0, limit, tolerated, thread.last
+                )
+        except StatesError as err:
+            self.log.add(thread, "MapStateFailed", workflow.now())
+            if tolerated is not None and err.error != TOLERATED_FAILURE:
+                raise StatesError(TOLERATED_FAILURE, _TOLERANCE_CAUSE) from err
+            raise
+        self.log.add(thread, "MapStateSucceeded", workflow.now())
+        return results
+
+    async def iterations(
+        self,
+        name: str,
+        processor: dict[str, Any],
+        inputs: list[Any],
+        first_index: int,
+        limit: int,
+        tolerated: int | None,
+        started: int,
+    ) -> tuple[list[Any], int]:
+        """Run a Map's iterations (`first_index` onwards), at most `limit` at once (0: all):
+        their results in order, and how many failed. The first failure past `tolerated`
+        (None: none tolerated) stops the others and is raised."""
         failures = 0
 
         async def iteration(index: int, item_input: Any) -> Any:
@@ -488,18 +535,11 @@ class Interpreter:
             self.log.add(own, "MapIterationSucceeded", workflow.now(), details)
             return result
 
-        runs = [functools.partial(iteration, i, item_input) for i, item_input in enumerate(inputs)]
-        try:
-            results = await _all_or_first_failure(runs, limit=limit)
-        except StatesError as err:
-            self.log.add(thread, "MapStateFailed", workflow.now())
-            if tolerated is not None:
-                raise StatesError(
-                    TOLERATED_FAILURE, "The specified tolerated failure threshold was exceeded"
-                ) from err
-            raise
-        self.log.add(thread, "MapStateSucceeded", workflow.now())
-        return results
+        runs = [
+            functools.partial(iteration, first_index + i, item_input)
+            for i, item_input in enumerate(inputs)
+        ]
+        return await run_all_or_first_failure(runs, limit=limit), failures
 
     def _map_inputs(
         self, state: dict[str, Any], items: list[Any], effective: Any, context: dict[str, Any]
@@ -573,7 +613,7 @@ class Interpreter:
         return min(limits)
 
 
-async def _all_or_first_failure(
+async def run_all_or_first_failure(
     runs: Sequence[Callable[[], Awaitable[Any]]], limit: int
 ) -> list[Any]:
     """Start `runs` concurrently, at most `limit` at once (0: no limit); on the first failure
