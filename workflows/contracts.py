@@ -313,6 +313,20 @@ class ExecutionInput(BaseModel):
     type: Literal["STANDARD", "EXPRESS"] = "STANDARD"
     map_chunk: MapChunk | None = None
     """Set for a child run that runs some iterations of a large Map, not the definition."""
+    test_state: str | None = None
+    """Set for `TestState`: the one state of the definition to run once."""
+
+
+class TestStateResult(BaseModel):
+    """What `TestState` found: AWS's status, the output or error, and each stage of the data
+    flow by AWS's `inspectionData` names."""
+
+    status: Literal["SUCCEEDED", "FAILED", "RETRIABLE", "CAUGHT_ERROR"]
+    output: Any = None
+    next_state: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    inspection: dict[str, Any] = {}
 
 
 class TaskHandlerCall(BaseModel):

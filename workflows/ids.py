@@ -38,3 +38,6 @@ BENCH_RUNS = WorkflowIds("bench-noop")
 EXECUTION_RUNS = WorkflowIds("execution")
 """A state machine's executions: `execution-<state machine name>:<execution name>`. Neither
 name may hold a colon (AWS refuses it), so the id names one execution."""
+
+TEST_STATE_RUNS = WorkflowIds("test-state")
+"""`TestState` calls: one state run once, with no execution of its own."""

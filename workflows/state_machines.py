@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         MapChunk,
         MapChunkResult,
         TaskCallback,
+        TestStateResult,
     )
     from workflows.ids import EXECUTION_RUNS
 
@@ -75,6 +76,19 @@ class StateMachineWorkflow:
         interpreter = Interpreter(info, tasks, self.log, map_chunks=self._run_chunks)
         if chunk is not None:
             return await self._run_chunk(interpreter, chunk)
+        if execution.test_state is not None:
+            name = execution.test_state
+            report = await interpreter.test_state(
+                name, execution.definition["States"][name], execution.input
+            )
+            return TestStateResult(
+                status=report.status,
+                output=report.output,
+                next_state=report.next_state,
+                error=report.error,
+                cause=report.cause,
+                inspection=report.inspection,
+            )
         thread = Thread()
         self.log.add(
             thread,

@@ -15,7 +15,7 @@ import asyncio
 import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -133,6 +133,19 @@ def _matches(error_equals: list[str], error: str) -> bool:
     return TASK_FAILED in error_equals and error not in _TERMINAL and error != TIMEOUT
 
 
+@dataclass
+class TestReport:
+    """What `TestState` answers about one state run once."""
+
+    status: str = "SUCCEEDED"
+    output: Any = None
+    next_state: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    caught: StatesError | None = None
+    inspection: dict[str, Any] = field(default_factory=dict)
+
+
 MapChunks = Callable[
     [str, dict[str, Any], list[Any], int, bool, Thread], Awaitable[tuple[list[Any], int]]
 ]
@@ -154,6 +167,8 @@ class Interpreter:
         self.tasks = tasks
         self.log = log
         self.map_chunks = map_chunks
+        self.testing: TestReport | None = None
+        """Set by `test_state`: retries are reported, not made, and the data flow is kept."""
         self.sources = Sources(random=workflow.random().random, uuid4=workflow.uuid4)
 
     # --- The run and its branches. ---
@@ -198,6 +213,29 @@ class Interpreter:
         )
         return output, next_state
 
+    def _inspect(self, stage: str, value: Any) -> Any:
+        if self.testing is not None:
+            self.testing.inspection[stage] = value
+        return value
+
+    async def test_state(self, name: str, state: dict[str, Any], value: Any) -> TestReport:
+        """`TestState`: run one state once on `value`, as AWS's TestState does: no retries
+        (a retriable error reports RETRIABLE), no waiting, and the data flow kept stage by
+        stage."""
+        report = TestReport()
+        self.testing = report
+        report.inspection["input"] = value
+        try:
+            report.output, report.next_state = await self.state(name, state, value, Thread())
+            if report.caught is not None:
+                report.error, report.cause = report.caught.error, report.caught.cause
+        except StatesError as err:
+            report.status = report.status if report.status == "RETRIABLE" else "FAILED"
+            report.error, report.cause = err.error, err.cause
+        finally:
+            self.testing = None
+        return report
+
     def context(
         self, name: str, entered: datetime, retry_count: int, **extra: Any
     ) -> dict[str, Any]:
@@ -240,20 +278,24 @@ class Interpreter:
         output_path: PathField = state.get("OutputPath", ABSENT)
         if kind == "Fail":
             raise self._fail_error(state, value, context)
-        effective = apply_input_path(input_path, value, context)
+        effective = self._inspect("afterInputPath", apply_input_path(input_path, value, context))
         if kind == "Pass":
             result = effective
             if "Parameters" in state:
                 result = apply_parameters(state["Parameters"], effective, context, self.intrinsic)
+                self._inspect("afterParameters", result)
             if "Result" in state:
                 result = state["Result"]
+            self._inspect("result", result)
             output = apply_result_path(state.get("ResultPath", ABSENT), value, result)
+            self._inspect("afterResultPath", output)
             return apply_output_path(output_path, output, context), self._next(state)
         if kind == "Choice":
             next_state = choose(state, effective, context)
             return apply_output_path(output_path, effective, context), next_state
         if kind == "Wait":
-            await self._wait(state, effective, context)
+            if self.testing is None:  # TestState reports where a Wait goes, without waiting
+                await self._wait(state, effective, context)
             return apply_output_path(output_path, effective, context), self._next(state)
         if kind == "Succeed":
             return apply_output_path(output_path, effective, context), None
@@ -348,6 +390,9 @@ class Interpreter:
                 None,
             )
             if index is not None and used[index] < retriers[index].get("MaxAttempts", 3):
+                if self.testing is not None:
+                    self.testing.status = "RETRIABLE"
+                    raise err
                 await workflow.sleep(self._retry_delay(retriers[index], used[index]))
                 used[index] += 1
                 retry_count += 1
@@ -360,6 +405,9 @@ class Interpreter:
                         )
                     except Exception as path_err:
                         raise _as_states_error(path_err) from None
+                    if self.testing is not None:
+                        self.testing.status = "CAUGHT_ERROR"
+                        self.testing.caught = err
                     return output, catcher["Next"]
             raise err
 
@@ -383,15 +431,19 @@ class Interpreter:
     ) -> Any:
         kind = state["Type"]
         effective = apply_input_path(state.get("InputPath", ABSENT), value, context)
+        self._inspect("afterInputPath", effective)
         if kind == "Task":
             result = await self._task(name, state, effective, context, thread)
         elif kind == "Parallel":
             result = await self._parallel(name, state, effective, context, thread)
         else:
             result = await self._map(name, state, effective, context, thread)
+        self._inspect("result", result)
         if "ResultSelector" in state:
             result = apply_parameters(state["ResultSelector"], result, context, self.intrinsic)
+            self._inspect("afterResultSelector", result)
         output = apply_result_path(state.get("ResultPath", ABSENT), value, result)
+        self._inspect("afterResultPath", output)
         return apply_output_path(state.get("OutputPath", ABSENT), output, context)
 
     def _parameters(self, state: dict[str, Any], effective: Any, context: dict[str, Any]) -> Any:
@@ -429,6 +481,8 @@ class Interpreter:
             token = self.tasks.new_token()
             context = {**context, "Task": {"Token": token}}
         parameters = self._parameters(state, effective, context)
+        if "Parameters" in state:
+            self._inspect("afterParameters", parameters)
         self._check_size(name, parameters)
         timeout = self._seconds(state, "TimeoutSeconds", effective, context)
         heartbeat = self._seconds(state, "HeartbeatSeconds", effective, context)
