@@ -77,6 +77,13 @@ def classify(err: Exception, activity: str, attempt: int, *, must_finish: bool =
     )
 
 
+def transient(err: Exception) -> ApplicationError | None:
+    """A retryable error with a plain message if `err` is an infrastructure error (the
+    database or a dependency away, a deadlock, a timeout), else None."""
+    found = _transient(err)
+    return None if found is None else ApplicationError(found[1], type=found[0])
+
+
 def _transient(err: Exception) -> tuple[str, str] | None:
     if isinstance(err, DBAPIError):
         code = _sqlstate(err)

@@ -7,9 +7,12 @@ NAME, calls it with the task's input and takes its return value as the result.
 
 An exception a handler raises is the task's error, shaped as Lambda shapes a Python
 function's error: the error is the exception's class name, the cause a JSON object with
-`errorMessage`, `errorType`, `requestId` and `stackTrace`. The call is never retried here:
-the state's `Retry` decides. Like Lambda, a handler may run more than once for one task (a
-worker lost mid-call), so it must be idempotent.
+`errorMessage`, `errorType`, `requestId` and `stackTrace`; the state's `Retry` decides what
+happens next. One kind is not: an infrastructure error (the database or a dependency away, a
+deadlock, a connection or pool timeout, as `activities.failures` tells them) is retried here
+until it works or the state's `TimeoutSeconds` ends, so an outage never fails accepted work.
+Like Lambda, a handler may run more than once for one task (a worker lost mid-call, a
+retry), so it must be idempotent.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
+from activities.failures import transient
 from activities.http_task import HttpTaskError, invoke_http
 from core.db import SessionFactory
 from workflows.asl import handler_modes
@@ -143,7 +147,14 @@ class TaskActivities:
                 sessions=self.sessions,
             )
             result = await _call(registered.function, call.payload, context)
-        except Exception as exc:  # the handler's error is the task's, whatever it is
+        except Exception as exc:
+            retry = transient(exc)
+            if retry is not None:
+                # Unlike Lambda: the database or a dependency being away is not the task's
+                # error; the call is tried again until it works, or the state's TimeoutSeconds.
+                log.warning("task handler %s met %s; retrying", call.function, retry.message)
+                raise retry from exc
+            # Anything else the handler raised is the task's error.
             raise _task_error(type(exc).__name__, _lambda_cause(exc)) from None
         finally:
             if beating is not None:

@@ -113,3 +113,13 @@ def huge(event: dict[str, int]) -> str:
 @task("not-json")
 def not_json(event: Any) -> Any:
     return {1, 2}
+
+
+@task("flaky-connection")
+def flaky_connection(event: dict[str, Any]) -> dict[str, Any]:
+    """Fails with ConnectionError, as a database away would, the first `failures` calls for
+    `key`, then answers."""
+    CALLS[event["key"]] += 1
+    if CALLS[event["key"]] <= event["failures"]:
+        raise ConnectionError("connection refused")
+    return {"calls": CALLS[event["key"]]}

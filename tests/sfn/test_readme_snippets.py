@@ -19,7 +19,7 @@ SECTION = README.read_text().split("## Step Functions: run your own state machin
 
 
 def block(language: str, index: int = 0) -> str:
-    return re.findall(rf"```{language}\n(.*?)```", SECTION, re.S)[index]
+    return str(re.findall(rf"```{language}\n(.*?)```", SECTION, re.S)[index])
 
 
 async def test_the_boto3_example_prints_what_the_readme_says(api: str, worker: Worker) -> None:

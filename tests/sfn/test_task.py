@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -392,3 +393,17 @@ async def test_http_invoke_fails_on_a_non_2xx_status(sfn: Executor, base_url: st
     assert out.cause_json()["StatusCode"] == 404
     failed = details(events_of(out, "TaskFailed")[0])
     assert (failed["resourceType"], failed["error"]) == ("http", "States.Http.StatusCode.404")
+
+
+async def test_an_infrastructure_error_in_a_handler_is_retried_not_failed(sfn: Executor) -> None:
+    # No Retry block: on Lambda this would fail the execution. Here an outage never does.
+    key = f"infra-{uuid.uuid4().hex}"
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": lambda_arn("flaky-connection"), "End": True}},
+    }
+    out = await sfn.run(definition, {"key": key, "failures": 2})
+    assert out.status == "SUCCEEDED"
+    assert out.output == {"calls": 3}
+    # One attempt of the state as AWS counts them: the retries happened below the state.
+    assert out.types().count("LambdaFunctionScheduled") == 1
