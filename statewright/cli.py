@@ -62,11 +62,14 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:
 def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
+    from activities.task_handlers import load_task_modules
     from api.app import create_app
     from api.auth import UnknownScope
     from api.server import server_config
     from statewright.flows import FLOWS
 
+    # The API pins each handler's mode (local or regular) into the executions it starts.
+    load_task_modules(settings.task_modules)
     if not settings.api_keys:
         if not settings.api_is_local and not settings.allow_open_api:
             log.error(

@@ -315,6 +315,10 @@ class ExecutionInput(BaseModel):
     """Set for a child run that runs some iterations of a large Map, not the definition."""
     test_state: str | None = None
     """Set for `TestState`: the one state of the definition to run once."""
+    handler_modes: dict[str, bool] | None = None
+    """Whether each handler the definition names runs as a local activity, as the API knew
+    them at start: pinned in the history, so a replay schedules what the run did. A handler
+    not named here is decided by the worker, with a marker in the history."""
 
 
 class TestStateResult(BaseModel):

@@ -70,7 +70,12 @@ class StateMachineWorkflow:
         )
         self.execution = execution
         tasks = WorkflowTaskRunner(
-            info, self.log, self.callbacks, execution.region, execution.account
+            info,
+            self.log,
+            self.callbacks,
+            execution.region,
+            execution.account,
+            execution.handler_modes,
         )
         self.tasks = tasks
         interpreter = Interpreter(info, tasks, self.log, map_chunks=self._run_chunks)

@@ -37,6 +37,7 @@ from api.sfn.context import Sfn
 from api.sfn.errors import SfnError
 from core.search_attributes import EXECUTION_NAME, STATE_MACHINE
 from workflows.asl.events import EventLog, Thread, detail_key, payload_text
+from workflows.asl.handler_modes import modes_named_in
 from workflows.asl.map_chunks import CHUNK_EVENT
 from workflows.contracts import ExecutionInput
 from workflows.ids import EXECUTION_RUNS
@@ -134,6 +135,7 @@ def _execution_input(
         region=sfn.arns.region,
         account=sfn.arns.account,
         type=row.type,
+        handler_modes=modes_named_in(row.definition) or None,
     )
 
 

@@ -242,3 +242,39 @@ async def test_an_execution_stopped_before_any_worker_ran_it_has_a_history(
         "error": "Ops",
         "cause": "before it ran",
     }
+
+
+async def test_started_executions_pin_their_handlers_modes_instead_of_markers(
+    aws: Aws, client: Client
+) -> None:
+    local = {
+        "StartAt": "Echo",
+        "States": {
+            "Echo": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "local-echo", "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "Next": "Add",
+            },
+            "Add": {"Type": "Task", "Resource": lambda_arn("add"), "End": True},
+        },
+    }
+    name = unique("pinned")
+    arn = await aws.machine(name, local)
+    started = await aws("start_execution", stateMachineArn=arn, input='{"a": 1, "b": 2}')
+    assert (await aws.finished(started["executionArn"]))["status"] == "SUCCEEDED"
+    history = await client.get_workflow_handle(
+        workflow_id(name, started["executionArn"].rsplit(":", 1)[1])
+    ).fetch_history()
+    first = history.events[0].workflow_execution_started_event_attributes
+    pinned = json.loads(first.input.payloads[0].data)["handler_modes"]
+    # Every handler named in the definition; "echo", a part of "local-echo", too.
+    assert (pinned["local-echo"], pinned["add"]) == (True, False)
+    markers = [
+        e.marker_recorded_event_attributes.marker_name
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+    ]
+    # The local handler's own marker only: its mode came with the input, not a patch marker.
+    assert markers == ["core_local_activity"]
