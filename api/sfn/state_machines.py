@@ -17,7 +17,7 @@ from api.sfn.arns import check_role
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError, validation
 from core.models import StateMachineRevisionRow, StateMachineRow
-from workflows.asl.validate import InvalidDefinition, check_definition, validate_definition
+from workflows.asl.validate import InvalidDefinition, check_runnable, runnable_problems
 
 MAX_DEFINITION = 1024 * 1024
 TYPES = ("STANDARD", "EXPRESS")
@@ -28,7 +28,7 @@ TRACING_OFF = {"enabled": False}
 def _definition(params: dict[str, Any]) -> str:
     text = shapes.required(params, "definition", max_length=MAX_DEFINITION)
     try:
-        check_definition(text)
+        check_runnable(text)
     except InvalidDefinition as err:
         raise SfnError("InvalidDefinition", str(err)) from None
     return text
@@ -219,7 +219,7 @@ def _decode_token(token: str) -> str:
 async def validate(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     text = shapes.required(params, "definition", max_length=MAX_DEFINITION)
     _type(params)
-    problems = validate_definition(text)
+    problems = runnable_problems(text)
     return {
         "result": "FAIL" if problems else "OK",
         "diagnostics": [

@@ -380,3 +380,79 @@ def test_choice_does_not_change_its_input() -> None:
     choose(GUIDE_STATE | {"Default": "D"}, {"type": "Private", "value": 1}, CONTEXT)
     matches(rule("IsPresent", True), data, CONTEXT)
     assert data == snapshot
+
+
+# --- Workflow variables in Variable and ...Path operands. ---
+
+VARIABLES: dict[str, Any] = {
+    "threshold": 50,
+    "customer": {"tier": "gold", "since": "2019-05-01T00:00:00Z"},
+    "flags": [True, False],
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ({"Variable": "$threshold", "NumericGreaterThan": 40}, True),
+        ({"Variable": "$customer.tier", "StringEquals": "gold"}, True),
+        ({"Variable": "$flags[1]", "BooleanEquals": True}, False),
+        ({"Variable": "$customer.since", "TimestampLessThan": T0}, True),
+        ({"Variable": "$.rating", "NumericGreaterThanPath": "$threshold"}, True),
+        ({"Variable": "$threshold", "NumericLessThanPath": "$.rating"}, True),
+        ({"Variable": "$customer.tier", "StringEqualsPath": "$$.Execution.Name"}, False),
+        ({"Variable": "$customer", "IsPresent": True}, True),
+        ({"Variable": "$unset", "IsPresent": False}, True),
+        ({"Variable": "$customer.missing", "IsPresent": True}, False),
+        ({"Variable": "$customer.tier", "IsString": True}, True),
+    ],
+)
+def test_rules_read_variables(rule: dict[str, Any], expected: bool) -> None:
+    assert matches(rule, {"rating": 53}, CONTEXT, variables=VARIABLES) is expected
+
+
+def test_variables_reach_nested_rules() -> None:
+    rule = {
+        "And": [
+            {"Variable": "$threshold", "NumericEquals": 50},
+            {"Not": {"Variable": "$customer.tier", "StringEquals": "silver"}},
+            {"Or": [{"Variable": "$flags[0]", "BooleanEquals": True}]},
+        ]
+    }
+    assert matches(rule, {}, CONTEXT, variables=VARIABLES) is True
+
+
+def test_choose_with_variables_and_assign_on_the_rule() -> None:
+    state = {
+        "Type": "Choice",
+        "Choices": [
+            {
+                "Variable": "$customer.tier",
+                "StringEquals": "gold",
+                "Assign": {"discount": 20},
+                "Next": "Premium",
+            }
+        ],
+        "Default": "Standard",
+    }
+    assert choose(state, {}, CONTEXT, variables=VARIABLES) == "Premium"
+    other = {**VARIABLES, "customer": {"tier": "bronze"}}
+    assert choose(state, {}, CONTEXT, variables=other) == "Standard"
+
+
+def test_undefined_variable_fails_the_rule() -> None:
+    with pytest.raises(PathError) as raised:
+        matches({"Variable": "$unset", "StringEquals": "x"}, {}, CONTEXT, variables=VARIABLES)
+    assert raised.value.error == RUNTIME
+    assert "$unset" in raised.value.cause
+
+
+def test_undefined_variable_in_a_path_operand_names_it() -> None:
+    rule = {"Variable": "$.rating", "NumericGreaterThanPath": "$limit"}
+    with pytest.raises(PathError) as raised:
+        matches(rule, {"rating": 1}, CONTEXT, variables=VARIABLES)
+    assert raised.value.cause == "Invalid path '$limit' : The variable '$limit' is not defined"
+
+
+def test_without_variables_a_variable_path_is_undefined() -> None:
+    assert matches({"Variable": "$threshold", "IsPresent": False}, {"threshold": 1}, CONTEXT)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from workflows.asl.intrinsics import Sources, evaluate_expression
 from workflows.asl.paths import (
     ABSENT,
     PathError,
@@ -244,7 +246,8 @@ def test_parse_accepts(text: str) -> None:
         ("a.b", 0),
         ("$.", 2),
         ("$.a.", 4),
-        ("$a", 1),
+        # "$a" is a variable path now; a name cannot start with a digit.
+        ("$1", 1),
         ("$[", 2),
         ("$['a'", 5),
         ("$['a", 4),
@@ -549,3 +552,155 @@ def test_parse_only_raises_value_error(text: str) -> None:
         return
     with contextlib.suppress(PathError):
         select(path, DATA, CONTEXT)
+
+
+# --- Workflow variables ("Passing data between states with variables"). ---
+
+VARIABLES: dict[str, Any] = {
+    "order": {"number": 42, "lines": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": 3}]},
+    "customerName": "María",
+    "_private": [10, 20],
+    "nothing": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "variable", "location"),
+    [
+        ("$order", "order", "$order"),
+        ("$order.number", "order", "$order['number']"),
+        ("$order.lines[0].sku", "order", "$order['lines'][0]['sku']"),
+        ("$_private[-1]", "_private", "$_private[-1]"),
+        ("$ключ.名前", "ключ", "$ключ['名前']"),
+        ("$x1", "x1", "$x1"),
+    ],
+)
+def test_parse_variable_paths(text: str, variable: str, location: str) -> None:
+    path = parse_path(text)
+    assert (path.variable, path.context, path.location()) == (variable, False, location)
+
+
+@pytest.mark.parametrize("text", ["$", "$.order", "$['order']", "$$.Execution", "$..order"])
+def test_other_dollar_forms_keep_their_meaning(text: str) -> None:
+    assert parse_path(text).variable is None
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("$order", VARIABLES["order"]),
+        ("$customerName", "María"),
+        ("$order.number", 42),
+        ("$order.lines[1].qty", 3),
+        ("$order.lines[*].sku", ["a", "b"]),
+        ("$order..qty", [2, 3]),
+        ("$order.lines[?(@.qty > 2)].sku", ["b"]),
+        ("$_private[0]", 10),
+        ("$nothing", None),
+    ],
+)
+def test_select_reads_variables(path: str, expected: Any) -> None:
+    assert select(path, {"order": "from the input"}, CONTEXT, variables=VARIABLES) == expected
+
+
+def test_dollar_still_reads_the_data_when_variables_are_given() -> None:
+    data = {"order": "input"}
+    assert select("$.order", data, CONTEXT, variables=VARIABLES) == "input"
+    assert select("$", data, CONTEXT, variables=VARIABLES) == data
+    assert select("$$.Execution.Name", data, CONTEXT, variables=VARIABLES) == "run-1"
+
+
+@pytest.mark.parametrize("variables", [None, {}, {"other": 1}])
+def test_undefined_variable_is_a_runtime_error_naming_it(variables: Any) -> None:
+    with pytest.raises(PathError) as raised:
+        select("$order.number", {"order": {"number": 1}}, variables=variables)
+    assert raised.value.error == "States.Runtime"
+    assert raised.value.cause == (
+        "Invalid path '$order.number' : The variable '$order' is not defined"
+    )
+
+
+def test_missing_part_of_a_variable_is_reported_like_a_missing_part_of_input() -> None:
+    with pytest.raises(PathError) as raised:
+        select("$order.missing", {}, variables=VARIABLES)
+    assert raised.value.cause == (
+        "Invalid path '$order.missing' : No results for path: $order['missing']"
+    )
+
+
+def test_parameters_read_variables() -> None:
+    """The guide's example: "name.$": "$customerName" next to a literal "$customerName"."""
+    template = {
+        "static": "Hello",
+        "title.$": "$.title",
+        "name.$": "$customerName",
+        "not-evaluated": "$customerName",
+        "lines": [{"first.$": "$order.lines[0].sku"}],
+    }
+    assert apply_parameters(template, {"title": "Doctor"}, variables=VARIABLES) == {
+        "static": "Hello",
+        "title": "Doctor",
+        "name": "María",
+        "not-evaluated": "$customerName",
+        "lines": [{"first": "a"}],
+    }
+
+
+def test_parameters_copy_variable_values() -> None:
+    out = apply_parameters({"o.$": "$order"}, {}, variables=VARIABLES)
+    out["o"]["lines"].clear()
+    assert len(VARIABLES["order"]["lines"]) == 2
+
+
+def test_parameters_missing_part_of_a_variable_has_aws_wording() -> None:
+    with pytest.raises(PathError) as raised:
+        apply_parameters({"n.$": "$customerName.first"}, {}, variables=VARIABLES)
+    assert raised.value.cause == (
+        "The JSONPath '$customerName.first' specified for the field 'n.$' could not be found "
+        "in the input '\"María\"'"
+    )
+
+
+def test_parameters_undefined_variable_names_the_variable() -> None:
+    with pytest.raises(PathError) as raised:
+        apply_parameters({"n.$": "$unset"}, {"unset": 1}, variables=VARIABLES)
+    assert "The variable '$unset' is not defined" in raised.value.cause
+
+
+def test_parameters_pass_variables_to_intrinsic_resolvers() -> None:
+    """Intrinsic arguments read variables through a resolver bound to them."""
+    resolver = partial(select, variables=VARIABLES)
+    sources = Sources(random=lambda: 0.5, uuid4=lambda: "id")
+
+    def intrinsic(text: str, data: Any, context: Any) -> Any:
+        return evaluate_expression(text, data, context, sources, resolver)
+
+    template = {"message.$": "States.Format('The order number is {}', $order.number)"}
+    assert apply_parameters(template, {}, intrinsic=intrinsic, variables=VARIABLES) == {
+        "message": "The order number is 42"
+    }
+
+
+def test_input_and_output_path_read_variables() -> None:
+    assert apply_input_path("$order.number", {}, variables=VARIABLES) == 42
+    assert apply_output_path("$customerName", {}, variables=VARIABLES) == "María"
+    with pytest.raises(PathError):
+        apply_input_path("$order", {"order": 1})
+
+
+def test_result_path_cannot_use_a_variable() -> None:
+    # AWS: "Variables cannot be used in ResultPath."
+    with pytest.raises(ValueError, match="cannot use a variable"):
+        apply_result_path("$order.result", {}, 1)
+
+
+def test_is_reference_path_with_variables() -> None:
+    assert is_reference_path("$order.lines[0]")
+    assert not is_reference_path("$order.lines[*]")
+    assert not is_reference_path("$order", allow_variables=False)
+    assert is_reference_path("$.order", allow_variables=False)
+
+
+@given(name=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True), value=JSON)
+def test_any_variable_name_selects_its_value(name: str, value: Any) -> None:
+    assert select(f"${name}", {}, variables={name: value}) == value

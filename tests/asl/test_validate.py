@@ -307,7 +307,7 @@ def test_start_at_must_name_a_state() -> None:
         ),
         ("TimeoutSeconds", True, 'The value for the field "TimeoutSeconds" must be a positive'),
         ("QueryLanguage", "XPath", 'The value for the field "QueryLanguage" must be one of'),
-        ("QueryLanguage", "JSONata", 'QueryLanguage "JSONata" is not supported yet'),
+        ("QueryLanguage", "jsonata", 'The value for the field "QueryLanguage" must be one of'),
         ("Extra", 1, 'The field "Extra" is not supported by Step Functions'),
     ],
 )
@@ -466,17 +466,17 @@ def test_fields_per_state_type(kind: str, field: str) -> None:
     )
 
 
-@pytest.mark.parametrize("field", ["Assign", "Credentials", "Arguments", "Output"])
-def test_known_but_unsupported_fields(field: str) -> None:
-    problem = only(one_state(task(**{field: {}})))
-    assert problem.location == f"/States/S/{field}"
-    assert "not supported yet" in problem.message
+def test_credentials_are_not_supported_yet() -> None:
+    problem = only(one_state(task(Credentials={"RoleArn": "arn:aws:iam::1:role/r"})))
+    assert problem == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        'The field "Credentials" (cross-account tasks) is not supported yet',
+        "/States/S/Credentials",
+    )
 
 
-def test_state_query_language_jsonata_refused() -> None:
-    problem = only(one_state({"Type": "Succeed", "QueryLanguage": "JSONata"}))
-    assert problem.location == "/States/S/QueryLanguage"
-    assert "JSONata" in problem.message and "not supported yet" in problem.message
+def test_state_query_language_jsonata_accepted() -> None:
+    assert validate_definition(one_state({"Type": "Succeed", "QueryLanguage": "JSONata"})) == []
 
 
 # --- 3. Paths and payload templates. ---
@@ -994,3 +994,791 @@ def test_every_problem_is_reported() -> None:
         check_definition(json.dumps(definition))
     assert raised.value.problems == problems
     assert str(raised.value).count(", ") >= len(problems) - 1
+
+
+# --- 11. JSONata and variables. ---
+
+INVOKE = "arn:aws:states:::lambda:invoke"
+# AWS's wording, as ValidateStateMachineDefinition reports it (third-party measurement).
+JSONPATH_ONLY = (
+    "The QueryLanguage is set to 'JSONata', but field '{}' is only supported for the "
+    "'JSONPath' QueryLanguage"
+)
+JSONATA_ONLY = (
+    "The QueryLanguage is set to 'JSONPath', but field '{}' is only supported for the "
+    "'JSONata' QueryLanguage"
+)
+
+
+def jsonata(states: dict[str, Any], start: str | None = None) -> dict[str, Any]:
+    """A definition whose top-level QueryLanguage is JSONata."""
+    return machine(states, start, QueryLanguage="JSONata")
+
+
+def one_jsonata(state: dict[str, Any]) -> dict[str, Any]:
+    """A JSONata machine of one state (and a Succeed named Z for a Choice to route to)."""
+    states = {"S": state}
+    if state.get("Type") == "Choice":
+        states["Z"] = {"Type": "Succeed"}
+    return jsonata(states)
+
+
+def processor(state: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"StartAt": "I", "States": {"I": state or {"Type": "Pass", "End": True}}}
+
+
+# A price-watching workflow in the style of the developer guide's JSONata examples: variables
+# stored by Assign, a Choice on them, Wait on an expression, a Map over an expression, a catcher
+# reading $states.errorOutput, and a Fail whose error is an expression.
+PRICE_WATCH: dict[str, Any] = jsonata(
+    {
+        "Store inputs": {
+            "Type": "Pass",
+            "Assign": {
+                "desiredPrice": "{% $states.input.desired_price %}",
+                "maximumWait": "{% $states.input.max_days %}",
+            },
+            "Next": "Get current price",
+        },
+        "Get current price": {
+            "Type": "Task",
+            "Resource": INVOKE,
+            "Arguments": {
+                "FunctionName": LAMBDA,
+                "Payload": {"product": "{% $states.context.Execution.Input.product %}"},
+            },
+            "Assign": {"currentPrice": "{% $states.result.Payload.current_price %}"},
+            "Output": "{% $states.result.Payload %}",
+            "TimeoutSeconds": "{% $maximumWait * 60 %}",
+            "HeartbeatSeconds": 30,
+            "Retry": [{"ErrorEquals": ["States.QueryEvaluationError"], "MaxAttempts": 1}],
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "Assign": {"failure": "{% $states.errorOutput %}"},
+                    "Output": "{% $states.errorOutput.Cause %}",
+                    "Next": "Give up",
+                }
+            ],
+            "Next": "Check price",
+        },
+        "Check price": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Condition": "{% $currentPrice <= $desiredPrice %}",
+                    "Assign": {"found": True},
+                    "Output": {"price": "{% $currentPrice %}"},
+                    "Next": "Notify",
+                },
+                {"Condition": False, "Next": "Give up"},
+            ],
+            "Default": "Pause",
+            "Assign": {"found": False},
+            "Output": "{% $states.input %}",
+        },
+        "Pause": {"Type": "Wait", "Seconds": "{% $maximumWait %}", "Next": "Until"},
+        "Until": {
+            "Type": "Wait",
+            "Timestamp": "{% $states.input.when %}",
+            "Assign": {"waited": True},
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "Items": "{% $states.input.items %}",
+            "ItemSelector": {"item": "{% $states.context.Map.Item.Value %}", "fixed": 1},
+            "MaxConcurrency": "{% $count($states.input.items) %}",
+            "ToleratedFailureCount": 2,
+            "ToleratedFailurePercentage": "{% 10 %}",
+            "ItemBatcher": {"MaxItemsPerBatch": "{% 5 %}"},
+            "ItemProcessor": processor(
+                {"Type": "Pass", "Output": "{% $states.input.item %}", "End": True}
+            ),
+            "Output": "{% $states.result %}",
+            "Next": "Both",
+        },
+        "Both": {
+            "Type": "Parallel",
+            "Arguments": {"customer": "{% $states.input.customer %}"},
+            "Branches": [
+                {
+                    "StartAt": "Greet",
+                    "States": {
+                        "Greet": {
+                            "Type": "Succeed",
+                            "Output": {
+                                "lastName": "{% 'Last=>' & $states.input.customer.lastName %}"
+                            },
+                        }
+                    },
+                }
+            ],
+            "Assign": {"greeting": "{% $states.result[0] %}"},
+            "Next": "Notify",
+        },
+        "Notify": {
+            "Type": "Succeed",
+            "Output": {"dietProducts": "{% $states.input.products[calories=0] %}"},
+        },
+        "Give up": {"Type": "Fail", "Error": "{% $failure.Error %}", "Cause": "Price not found"},
+    }
+)
+
+# JSONPath states that read variables, and a JSONata state inside a JSONPath machine (the guide:
+# "you can incrementally adopt JSONata in an existing state machine").
+MIXED: dict[str, Any] = machine(
+    {
+        "Remember": {
+            "Type": "Pass",
+            "Assign": {
+                "customerName.$": "$.name",
+                "details": {"status": "SUCCESS", "lineItems.$": "$.order.items"},
+                "startTime.$": "$$.Execution.StartTime",
+                "count.$": "States.ArrayLength($.order.items)",
+            },
+            "Next": "Call",
+        },
+        "Call": {
+            "Type": "Task",
+            "Resource": INVOKE,
+            "InputPath": "$details",
+            "Parameters": {
+                "static": "Hello",
+                "title.$": "$.title",
+                "name.$": "$customerName",
+                "message.$": "States.Format('Order for {}', $customerName)",
+                "not-evaluated": "$customerName",
+            },
+            "TimeoutSecondsPath": "$limits.timeout",
+            "ResultPath": "$.result",
+            "Assign": {"code.$": "$.result.code"},
+            "Catch": [
+                {"ErrorEquals": ["States.ALL"], "Assign": {"err.$": "$.Error"}, "Next": "Done"}
+            ],
+            "Next": "Route",
+        },
+        "Route": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$customerName",
+                    "StringEqualsPath": "$details.status",
+                    "Assign": {"routed": True},
+                    "Next": "Modern",
+                }
+            ],
+            "Default": "Modern",
+        },
+        "Modern": {
+            "Type": "Pass",
+            "QueryLanguage": "JSONata",
+            "Output": {"name": "{% $customerName %}"},
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    }
+)
+
+
+@pytest.mark.parametrize("definition", [PRICE_WATCH, MIXED], ids=["jsonata", "mixed"])
+def test_valid_jsonata_and_variable_definitions(definition: dict[str, Any]) -> None:
+    assert validate_definition(definition) == []
+    assert validate_definition(json.dumps(definition)) == []
+
+
+def test_jsonata_machine_cannot_have_a_jsonpath_state() -> None:
+    definition = jsonata(
+        {"S": {"Type": "Pass", "QueryLanguage": "JSONPath", "Parameters": {"a": 1}, "End": True}}
+    )
+    # The refused language is the whole answer: Parameters is not reported on top of it.
+    assert only(definition) == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+        "/States/S/QueryLanguage",
+    )
+
+
+def test_nested_states_inherit_the_top_level_language() -> None:
+    # A JSONata Parallel in a JSONPath machine does not make its branch states JSONata.
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Succeed", "Output": {"a": 1}}}}
+    definition = one_state(
+        {"Type": "Parallel", "QueryLanguage": "JSONata", "Branches": [branch], "End": True}
+    )
+    assert only(definition) == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        JSONATA_ONLY.format("Output"),
+        "/States/S/Branches/0/States/B/Output",
+    )
+    # ...and a JSONata machine's Map processor states are JSONata.
+    inner = one_jsonata(
+        {
+            "Type": "Map",
+            "ItemProcessor": processor({"Type": "Pass", "InputPath": "$.a", "End": True}),
+            "End": True,
+        }
+    )
+    assert only(inner).message == JSONPATH_ONLY.format("InputPath")
+
+
+def test_processor_cannot_declare_a_query_language() -> None:
+    state = {"Type": "Map", "ItemProcessor": processor() | {"QueryLanguage": "JSONata"}}
+    problem = only(one_jsonata(state | {"End": True}))
+    assert problem.location == "/States/S/ItemProcessor/QueryLanguage"
+    assert problem.message == 'The field "QueryLanguage" is not supported by Step Functions'
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "value"),
+    [
+        ("Task", "InputPath", "$.a"),
+        ("Task", "OutputPath", "$.a"),
+        ("Task", "Parameters", {}),
+        ("Task", "ResultSelector", {}),
+        ("Task", "ResultPath", "$.a"),
+        ("Task", "TimeoutSecondsPath", "$.t"),
+        ("Task", "HeartbeatSecondsPath", "$.t"),
+        ("Pass", "Result", {"a": 1}),
+        ("Pass", "Parameters", {}),
+        ("Choice", "InputPath", "$.a"),
+        ("Wait", "SecondsPath", "$.s"),
+        ("Wait", "TimestampPath", "$.t"),
+        ("Succeed", "OutputPath", "$.a"),
+        ("Fail", "ErrorPath", "$.e"),
+        ("Fail", "CausePath", "$.c"),
+        ("Parallel", "ResultPath", "$.r"),
+        ("Map", "ItemsPath", "$.items"),
+        ("Map", "MaxConcurrencyPath", "$.m"),
+        ("Map", "ToleratedFailureCountPath", "$.t"),
+        ("Map", "ToleratedFailurePercentagePath", "$.t"),
+    ],
+)
+def test_jsonpath_only_fields_refused_in_jsonata_states(kind: str, field: str, value: Any) -> None:
+    state = base_state(kind) | {field: value}
+    if field in ("SecondsPath", "TimestampPath"):
+        del state["Seconds"]  # A Wait takes exactly one of them.
+    assert only(one_jsonata(state)) == Problem(
+        "SCHEMA_VALIDATION_FAILED", JSONPATH_ONLY.format(field), f"/States/S/{field}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
+    [
+        ("Task", "Arguments"),
+        ("Task", "Output"),
+        ("Pass", "Output"),
+        ("Wait", "Output"),
+        ("Succeed", "Output"),
+        ("Parallel", "Arguments"),
+        ("Map", "Items"),
+    ],
+)
+def test_jsonata_only_fields_refused_in_jsonpath_states(kind: str, field: str) -> None:
+    state = base_state(kind) | {field: [1]}
+    assert only(one_state(state)) == Problem(
+        "SCHEMA_VALIDATION_FAILED", JSONATA_ONLY.format(field), f"/States/S/{field}"
+    )
+
+
+def base_state(kind: str) -> dict[str, Any]:
+    """A minimal valid state of each type (a Choice routes to a Succeed named Z)."""
+    return {
+        "Task": task(),
+        "Pass": {"Type": "Pass", "End": True},
+        "Choice": {"Type": "Choice", "Choices": [{"Condition": True, "Next": "Z"}]},
+        "Wait": {"Type": "Wait", "Seconds": 1, "End": True},
+        "Succeed": {"Type": "Succeed"},
+        "Fail": {"Type": "Fail"},
+        "Parallel": {"Type": "Parallel", "Branches": [processor()], "End": True},
+        "Map": {"Type": "Map", "ItemProcessor": processor(), "End": True},
+    }[kind]
+
+
+@pytest.mark.parametrize("field", ["Output", "Arguments", "Assign"])
+def test_fields_no_language_allows_on_fail(field: str) -> None:
+    problem = only(one_jsonata({"Type": "Fail", field: {}}))
+    assert problem.message == f'The field "{field}" is not supported by Step Functions'
+
+
+@pytest.mark.parametrize(
+    ("rule", "location", "message"),
+    [
+        (
+            {"Variable": "$.x", "Condition": True, "Next": "Z"},
+            "/States/C/Choices/0/Variable",
+            JSONPATH_ONLY.format("Variable"),
+        ),
+        (
+            {"And": [{"Variable": "$.x", "IsNull": True}], "Condition": True, "Next": "Z"},
+            "/States/C/Choices/0/And",
+            JSONPATH_ONLY.format("And"),
+        ),
+        ({"Next": "Z"}, "/States/C/Choices/0", 'The field "Condition" is required'),
+        ({"Condition": True}, "/States/C/Choices/0", 'The field "Next" is required'),
+        (
+            {"Condition": "$x > 1", "Next": "Z"},
+            "/States/C/Choices/0/Condition",
+            'The value for the field "Condition" must be a boolean or a JSONata expression',
+        ),
+        (
+            {"Condition": True, "Assign": [], "Next": "Z"},
+            "/States/C/Choices/0/Assign",
+            'The value for the field "Assign" must be an object',
+        ),
+    ],
+)
+def test_jsonata_choice_rules(rule: dict[str, Any], location: str, message: str) -> None:
+    definition = jsonata(
+        {"C": {"Type": "Choice", "Choices": [rule], "Default": "Z"}, "Z": {"Type": "Succeed"}}
+    )
+    assert only(definition) == Problem("SCHEMA_VALIDATION_FAILED", message, location)
+
+
+@pytest.mark.parametrize("field", ["Condition", "Output"])
+def test_jsonata_rule_fields_refused_in_jsonpath_rules(field: str) -> None:
+    rule = {"Variable": "$.x", "IsNull": True, field: True, "Next": "Z"}
+    problem = only(choice(rule, Default="Z"))
+    assert (problem.message, problem.location) == (
+        JSONATA_ONLY.format(field),
+        f"/States/C/Choices/0/{field}",
+    )
+
+
+def test_assign_only_on_top_level_jsonpath_rules() -> None:
+    nested = {"Not": {"Variable": "$.x", "IsNull": True, "Assign": {"a": 1}}, "Next": "Z"}
+    assert only(choice(nested, Default="Z")).location == "/States/C/Choices/0/Not/Assign"
+
+
+@pytest.mark.parametrize(
+    ("language", "catcher", "location", "message"),
+    [
+        (
+            "JSONata",
+            {"ResultPath": "$.error"},
+            "/States/S/Catch/0/ResultPath",
+            JSONPATH_ONLY.format("ResultPath"),
+        ),
+        (
+            "JSONPath",
+            {"Output": "{% $states.errorOutput %}"},
+            "/States/S/Catch/0/Output",
+            JSONATA_ONLY.format("Output"),
+        ),
+        (
+            "JSONPath",
+            {"ResultPath": "$error"},
+            "/States/S/Catch/0/ResultPath",
+            "The value for the field \"ResultPath\" must be a valid reference path: '$error' "
+            "may not read a variable",
+        ),
+    ],
+)
+def test_catcher_fields_follow_the_language(
+    language: str, catcher: dict[str, Any], location: str, message: str
+) -> None:
+    state = task(
+        QueryLanguage=language, Catch=[{"ErrorEquals": ["States.ALL"], "Next": "S", **catcher}]
+    )
+    assert only(one_state(state)) == Problem("SCHEMA_VALIDATION_FAILED", message, location)
+
+
+def test_result_path_cannot_read_a_variable() -> None:
+    problem = only(one_state({"Type": "Pass", "ResultPath": "$x.y", "End": True}))
+    assert problem.location == "/States/S/ResultPath"
+    assert problem.message.endswith("'$x.y' may not read a variable")
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"Type": "Pass", "InputPath": "$order", "OutputPath": "$order.lines[0]", "End": True},
+        {"Type": "Pass", "Parameters": {"n.$": "$order.number"}, "End": True},
+        {"Type": "Wait", "SecondsPath": "$delay", "End": True},
+        {"Type": "Fail", "ErrorPath": "$failure.Error", "CausePath": "States.Format('{}', $c)"},
+        task(TimeoutSecondsPath="$limits.timeout"),
+        {
+            "Type": "Map",
+            "ItemsPath": "$batch",
+            "ItemSelector": {"v.$": "$$.Map.Item.Value", "w.$": "$weight"},
+            "ItemProcessor": processor(),
+            "End": True,
+        },
+    ],
+)
+def test_jsonpath_fields_may_read_variables(state: dict[str, Any]) -> None:
+    assert validate_definition(one_state(state)) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "location", "message"),
+    [
+        (
+            task(TimeoutSeconds="60"),
+            "/States/S/TimeoutSeconds",
+            'The value for the field "TimeoutSeconds" must be a positive integer or a JSONata '
+            "expression",
+        ),
+        (
+            task(HeartbeatSeconds=0),
+            "/States/S/HeartbeatSeconds",
+            'The value for the field "HeartbeatSeconds" must be a positive integer or a JSONata '
+            "expression",
+        ),
+        (
+            {"Type": "Wait", "Seconds": -1, "End": True},
+            "/States/S/Seconds",
+            'The value for the field "Seconds" must be a non-negative integer or a JSONata '
+            "expression",
+        ),
+        (
+            {"Type": "Wait", "Timestamp": "tomorrow", "End": True},
+            "/States/S/Timestamp",
+            'The value for the field "Timestamp" must be an RFC 3339 timestamp such as '
+            "2016-03-14T01:59:00Z or a JSONata expression",
+        ),
+        (
+            {"Type": "Map", "ItemProcessor": processor(), "MaxConcurrency": "5", "End": True},
+            "/States/S/MaxConcurrency",
+            'The value for the field "MaxConcurrency" must be a non-negative integer or a '
+            "JSONata expression",
+        ),
+        (
+            {
+                "Type": "Map",
+                "ItemProcessor": processor(),
+                "ToleratedFailurePercentage": 120,
+                "End": True,
+            },
+            "/States/S/ToleratedFailurePercentage",
+            'The value for the field "ToleratedFailurePercentage" must be a number from 0 to '
+            "100 or a JSONata expression",
+        ),
+        (
+            {"Type": "Map", "ItemProcessor": processor(), "Items": {"a": 1}, "End": True},
+            "/States/S/Items",
+            'The value for the field "Items" must be a JSON array or a JSONata expression',
+        ),
+        (
+            {"Type": "Map", "ItemProcessor": processor(), "ItemSelector": 3, "End": True},
+            "/States/S/ItemSelector",
+            'The value for the field "ItemSelector" must be an object or a JSONata expression',
+        ),
+        (
+            {"Type": "Fail", "Error": 5},
+            "/States/S/Error",
+            'The value for the field "Error" must be a string',
+        ),
+    ],
+)
+def test_jsonata_literal_or_expression_fields(
+    state: dict[str, Any], location: str, message: str
+) -> None:
+    assert only(one_jsonata(state)) == Problem("SCHEMA_VALIDATION_FAILED", message, location)
+
+
+def test_expression_fields_accept_literals_too() -> None:
+    state = {
+        "Type": "Map",
+        "Items": [1, "{% $two %}", 3],
+        "MaxConcurrency": 2,
+        "ToleratedFailurePercentage": 5.5,
+        "ItemProcessor": processor(),
+        "End": True,
+    }
+    assert validate_definition(one_jsonata(state)) == []
+    waiting = {"Type": "Wait", "Timestamp": "2016-03-14T01:59:00Z", "End": True}
+    assert validate_definition(one_jsonata(waiting)) == []
+
+
+def test_heartbeat_is_compared_with_the_timeout_only_when_both_are_literals() -> None:
+    assert (
+        validate_definition(one_jsonata(task(TimeoutSeconds="{% 5 %}", HeartbeatSeconds=9))) == []
+    )
+    assert (
+        validate_definition(one_jsonata(task(TimeoutSeconds=5, HeartbeatSeconds="{% 9 %}"))) == []
+    )
+    assert only(one_jsonata(task(TimeoutSeconds=5, HeartbeatSeconds=9))).message.startswith(
+        'The value for the field "HeartbeatSeconds" must be smaller'
+    )
+
+
+# --- Expressions are parsed, and may read only what AWS offers there. ---
+
+
+@pytest.mark.parametrize(
+    ("state", "location", "message"),
+    [
+        (
+            task(Arguments={"Payload": {"n": "{% 1 + %}"}}),
+            "/States/S/Arguments/Payload/n",
+            "Unexpected end of expression in the JSONata expression '1 +'",
+        ),
+        (
+            {"Type": "Pass", "Output": ["{% a[1,2) %}"], "End": True},
+            "/States/S/Output/0",
+            "Expected ], got , in the JSONata expression 'a[1,2)'",
+        ),
+        (
+            {"Type": "Choice", "Choices": [{"Condition": "{% $x = %}", "Next": "Z"}]},
+            "/States/S/Choices/0/Condition",
+            "Unexpected end of expression in the JSONata expression '$x ='",
+        ),
+        (
+            task(TimeoutSeconds="{% ( %}"),
+            "/States/S/TimeoutSeconds",
+            "Expected ) before end of expression in the JSONata expression '('",
+        ),
+        (
+            {"Type": "Fail", "Cause": "{% 'unterminated %}"},
+            "/States/S/Cause",
+            "String literal must be terminated by a matching quote in the JSONata expression "
+            "''unterminated'",
+        ),
+        (
+            {"Type": "Pass", "Assign": {"x": "{% %}"}, "End": True},
+            "/States/S/Assign/x",
+            "Unexpected end of expression in the JSONata expression ''",
+        ),
+    ],
+)
+def test_expression_syntax_errors(state: dict[str, Any], location: str, message: str) -> None:
+    assert only(one_jsonata(state)) == Problem("INVALID_JSONATA_EXPRESSION", message, location)
+
+
+@pytest.mark.parametrize(
+    ("state", "location", "message"),
+    [
+        (
+            {"Type": "Pass", "Output": {"v": "{% phone %}"}, "End": True},
+            "/States/S/Output/v",
+            "Reference to 'phone' at the top level is not supported.",
+        ),
+        (
+            {"Type": "Wait", "Seconds": "{% $$.delay %}", "End": True},
+            "/States/S/Seconds",
+            "Reference to '$$' is not supported.",
+        ),
+        (
+            task(Arguments="{% $states.result %}"),
+            "/States/S/Arguments",
+            "Reference to '$states.result' is not supported here; it is only available in the "
+            "Output and Assign fields of Task, Parallel and Map states.",
+        ),
+        (
+            {"Type": "Pass", "Output": "{% $states.result %}", "End": True},
+            "/States/S/Output",
+            "Reference to '$states.result' is not supported here; it is only available in the "
+            "Output and Assign fields of Task, Parallel and Map states.",
+        ),
+        (
+            task(Output="{% $states.errorOutput %}"),
+            "/States/S/Output",
+            "Reference to '$states.errorOutput' is not supported here; it is only available in "
+            "the Output and Assign fields of a Catch.",
+        ),
+        (
+            task(
+                Catch=[
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Output": "{% $states.result %}",
+                        "Next": "S",
+                    }
+                ]
+            ),
+            "/States/S/Catch/0/Output",
+            "Reference to '$states.result' is not supported here; it is only available in the "
+            "Output and Assign fields of Task, Parallel and Map states.",
+        ),
+    ],
+)
+def test_unsupported_references(state: dict[str, Any], location: str, message: str) -> None:
+    assert only(one_jsonata(state)) == Problem("UNSUPPORTED_JSONATA_EXPRESSION", message, location)
+
+
+@pytest.mark.parametrize("text", [" {% $x %}", "{% $x %} ", "{% $x", "$x %}"])
+def test_strings_that_are_almost_expressions_are_refused(text: str) -> None:
+    problem = only(one_jsonata({"Type": "Pass", "Output": {"v": text}, "End": True}))
+    assert problem.location == "/States/S/Output/v"
+    assert problem.message.startswith('A JSONata expression must start with "{%"')
+
+
+def test_expression_like_strings_are_literals_in_jsonpath_states() -> None:
+    state = {"Type": "Pass", "Parameters": {"v": " {% not evaluated"}, "End": True}
+    assert validate_definition(one_state(state)) == []
+
+
+# --- Assign. ---
+
+
+@pytest.mark.parametrize(
+    "name", ["x", "productName", "_private", "café", "変数", "a1_b2", "n" * 80]
+)
+def test_valid_variable_names(name: str) -> None:
+    assert validate_definition(one_state({"Type": "Pass", "Assign": {name: 1}, "End": True})) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("$x", "must start with a letter or '_'"),
+        ("x.y", "must start with a letter or '_'"),
+        ("x[2]", "must start with a letter or '_'"),
+        ("1st", "must start with a letter or '_'"),
+        ("has space", "must start with a letter or '_'"),
+        ("", "must start with a letter or '_'"),
+        ("n" * 81, "at most 80 characters"),
+        ("states", "the name 'states' is reserved for $states"),
+    ],
+)
+def test_invalid_variable_names(name: str, reason: str) -> None:
+    for definition in (
+        one_state({"Type": "Pass", "Assign": {name: 1}, "End": True}),
+        one_jsonata({"Type": "Pass", "Assign": {name: 1}, "End": True}),
+    ):
+        problem = only(definition)
+        assert problem.location == "/States/S/Assign/" + name.replace("~", "~0")
+        assert problem.message.startswith(f'The variable name "{name}" is not valid: ')
+        assert reason in problem.message
+
+
+def test_jsonpath_assign_values_are_checked_like_parameters() -> None:
+    state = {
+        "Type": "Pass",
+        "Assign": {"ok.$": "$.a", "bad.$": "$.a[", "nested": {"deep.$": 5}},
+        "End": True,
+    }
+    assert codes(one_state(state)) == [
+        ("SCHEMA_VALIDATION_FAILED", "/States/S/Assign/bad.$"),
+        ("SCHEMA_VALIDATION_FAILED", "/States/S/Assign/nested/deep.$"),
+    ]
+
+
+def test_jsonata_assign_keys_cannot_use_the_jsonpath_suffix() -> None:
+    problem = only(one_jsonata({"Type": "Pass", "Assign": {"a.$": "$.a"}, "End": True}))
+    assert problem.message.startswith('The variable name "a.$" is not valid')
+
+
+def test_a_variable_is_assigned_once_per_assign() -> None:
+    problem = only(one_state({"Type": "Pass", "Assign": {"x": 1, "x.$": "$.x"}, "End": True}))
+    assert problem == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        'The variable "x" is assigned more than once',
+        "/States/S/Assign/x.$",
+    )
+
+
+def test_assign_must_be_an_object() -> None:
+    problem = only(one_state({"Type": "Pass", "Assign": "x", "End": True}))
+    assert problem == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        'The value for the field "Assign" must be an object',
+        "/States/S/Assign",
+    )
+
+
+@pytest.mark.parametrize("kind", ["Succeed", "Fail"])
+def test_assign_not_on_succeed_or_fail(kind: str) -> None:
+    problem = only(one_state({"Type": kind, "Assign": {"x": 1}}))
+    assert problem.message == 'The field "Assign" is not supported by Step Functions'
+
+
+def test_duplicate_assign_keys_in_text_are_reported() -> None:
+    text = (
+        '{"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Pass", '
+        '"Assign": {"x": 1, "x": 2}, "End": true}}}'
+    )
+    assert only(text) == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        'The field "x" appears more than once',
+        "/States/S/Assign/x",
+    )
+
+
+def test_inner_scopes_cannot_reassign_outer_variables() -> None:
+    inner = processor({"Type": "Pass", "Assign": {"total": 1, "local": 2}, "End": True})
+    definition = machine(
+        {
+            "Start": {"Type": "Pass", "Assign": {"total": 0}, "Next": "Each"},
+            "Each": {"Type": "Map", "ItemProcessor": inner, "End": True},
+        }
+    )
+    assert only(definition) == Problem(
+        "SCHEMA_VALIDATION_FAILED",
+        'The variable "total" is already assigned in an enclosing scope (at '
+        "/States/Start/Assign/total); a Parallel branch or Map iteration cannot assign it again",
+        "/States/Each/ItemProcessor/States/I/Assign/total",
+    )
+
+
+def test_sibling_branches_and_outer_catchers_may_share_names() -> None:
+    branch_a = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"r": 1}, "End": True}}}
+    branch_b = {"StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"r": 2}, "End": True}}}
+    catcher = {"ErrorEquals": ["States.ALL"], "Assign": {"failed": True}, "Next": "Done"}
+    definition = machine(
+        {
+            "Fan out": {
+                "Type": "Parallel",
+                "Branches": [branch_a, branch_b],
+                "Catch": [catcher],
+                "Assign": {"failed": False},
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        }
+    )
+    assert validate_definition(definition) == []
+
+
+def test_jsonata_problems_render_like_aws() -> None:
+    definition = one_jsonata({"Type": "Pass", "Output": "{% 1 + %}", "End": True})
+    with pytest.raises(InvalidDefinition) as raised:
+        check_definition(json.dumps(definition))
+    assert str(raised.value) == (
+        "Invalid State Machine Definition: 'INVALID_JSONATA_EXPRESSION: Unexpected end of "
+        "expression in the JSONata expression '1 +' at /States/S/Output'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ItemReader", {}), ("ResultWriter", {}), ("Label", "l")],
+)
+def test_distributed_map_fields_still_refused_in_jsonata(field: str, value: Any) -> None:
+    state = {"Type": "Map", "ItemProcessor": processor(), "End": True, field: value}
+    problem = only(one_jsonata(state))
+    assert problem.location == f"/States/S/{field}"
+    assert "distributed Map, which is not supported yet" in problem.message
+
+
+def test_the_engine_refuses_valid_jsonata_and_variables_it_cannot_run_yet() -> None:
+    from workflows.asl.validate import runnable_problems
+
+    jsonata = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}},
+    }
+    assigns = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    assert validate_definition(jsonata) == validate_definition(assigns) == []
+    (gap,) = runnable_problems(jsonata)
+    assert (gap.code, gap.location) == ("SCHEMA_VALIDATION_FAILED", "/QueryLanguage")
+    assert "JSONata" in gap.message and "not run yet" in gap.message
+    (gap,) = runnable_problems(assigns)
+    assert gap.location == "/States/M/ItemProcessor/States/P/Assign"
+    # A key named Assign inside a payload is data, not a variable assignment.
+    data = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"Assign": 1}, "End": True}}}
+    assert runnable_problems(data) == []

@@ -278,3 +278,18 @@ async def test_started_executions_pin_their_handlers_modes_instead_of_markers(
     ]
     # The local handler's own marker only: its mode came with the input, not a patch marker.
     assert markers == ["core_local_activity"]
+
+
+async def test_jsonata_and_variables_are_refused_until_the_engine_runs_them(aws: Aws) -> None:
+    jsonata = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}},
+    }
+    with pytest.raises(ClientError) as err:
+        await aws.machine(unique("jsonata"), jsonata)
+    assert code_of(err) == "InvalidDefinition"
+    assert "JSONata" in err.value.response["Error"]["Message"]
+    answer = await aws("validate_state_machine_definition", definition=json.dumps(jsonata))
+    assert answer["result"] == "FAIL"
+    assert answer["diagnostics"][0]["location"] == "/QueryLanguage"

@@ -11,6 +11,8 @@ Behaviour followed, where AWS documents or shows it:
   operator, and any ``...Path`` operand, that matches nothing fails with ``States.Runtime``.
 * Strings compare by Unicode code point; numbers by value (``1`` equals ``1.0``); timestamps
   as instants, so different offsets naming the same instant are equal.
+* ``Variable`` and ``...Path`` operands may read workflow variables (``$x``, ``$order.total``),
+  given through the ``variables`` keyword ("Passing data between states with variables").
 
 Choices made where AWS is not documented:
 
@@ -18,13 +20,15 @@ Choices made where AWS is not documented:
   path is not evaluated and cannot fail the execution.
 * In ``StringMatches``, a backslash not followed by ``*`` or ``\\`` stands for itself.
 * Timestamp fractions are compared at full precision (beyond microseconds).
+* A variable that has no value is not present: ``IsPresent`` is false for it, and any other
+  operator fails with ``States.Runtime`` as for a missing path.
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -59,16 +63,26 @@ _TYPE_TESTS: Final[dict[str, Callable[[Any], bool]]] = {
 _Instant = tuple[datetime, Decimal]
 
 
-def choose(state: dict[str, Any], data: Any, context: dict[str, Any]) -> str | None:
+Variables = Mapping[str, Any] | None
+"""The workflow variables ``$x`` paths read, or None when there are none."""
+
+
+def choose(
+    state: dict[str, Any],
+    data: Any,
+    context: dict[str, Any],
+    *,
+    variables: Variables = None,
+) -> str | None:
     """The state to go to next: the ``Next`` of the first matching rule, else ``Default``.
 
-    ``data`` is the state's effective input (after ``InputPath``) and ``context`` the context
-    object read by ``$$`` paths. Raises ``PathError("States.NoChoiceMatched")`` if no rule
-    matches and there is no ``Default``, and ``PathError("States.Runtime")`` if a rule reads a
-    path that matches nothing.
+    ``data`` is the state's effective input (after ``InputPath``), ``context`` the context
+    object read by ``$$`` paths and ``variables`` the workflow variables read by ``$x`` paths.
+    Raises ``PathError("States.NoChoiceMatched")`` if no rule matches and there is no
+    ``Default``, and ``PathError("States.Runtime")`` if a rule reads a path that matches nothing.
     """
     for rule in state["Choices"]:
-        if matches(rule, data, context):
+        if matches(rule, data, context, variables=variables):
             next_state: str = rule["Next"]
             return next_state
     if "Default" in state:
@@ -77,42 +91,51 @@ def choose(state: dict[str, Any], data: Any, context: dict[str, Any]) -> str | N
     raise PathError(NO_CHOICE_MATCHED, _NO_CHOICE_CAUSE)
 
 
-def matches(rule: dict[str, Any], data: Any, context: dict[str, Any]) -> bool:
+def matches(
+    rule: dict[str, Any],
+    data: Any,
+    context: dict[str, Any],
+    *,
+    variables: Variables = None,
+) -> bool:
     """True if the choice rule ``rule`` (a comparison, ``And``, ``Or`` or ``Not``) holds."""
     if "And" in rule:
-        return all(matches(sub, data, context) for sub in rule["And"])
+        return all(matches(sub, data, context, variables=variables) for sub in rule["And"])
     if "Or" in rule:
-        return any(matches(sub, data, context) for sub in rule["Or"])
+        return any(matches(sub, data, context, variables=variables) for sub in rule["Or"])
     if "Not" in rule:
-        return not matches(rule["Not"], data, context)
+        return not matches(rule["Not"], data, context, variables=variables)
     variable: str = rule["Variable"]
     if "IsPresent" in rule:
         try:
-            select(variable, data, context)
+            select(variable, data, context, variables=variables)
         except PathError:
             return rule["IsPresent"] is False
         return rule["IsPresent"] is True
-    value = _variable(variable, data, context)
+    value = _variable(variable, data, context, variables)
     for test, check in _TYPE_TESTS.items():
         if test in rule:
             return check(value) is rule[test]
-    return _compare(rule, value, data, context)
+    return _compare(rule, value, data, context, variables)
 
 
-def _variable(path: str, data: Any, context: dict[str, Any]) -> Any:
+def _variable(path: str, data: Any, context: dict[str, Any], variables: Variables) -> Any:
     try:
-        return select(path, data, context)
+        return select(path, data, context, variables=variables)
     except PathError:
         raise PathError(RUNTIME, _INVALID_VARIABLE.format(path=path)) from None
 
 
-def _compare(rule: dict[str, Any], value: Any, data: Any, context: dict[str, Any]) -> bool:
-    op = next(key for key in rule if key not in {"Variable", "Next", "Comment"})
+def _compare(
+    rule: dict[str, Any], value: Any, data: Any, context: dict[str, Any], variables: Variables
+) -> bool:
+    # Assign (JSONPath choice rules may carry one) is not an operator either.
+    op = next(key for key in rule if key not in {"Variable", "Next", "Comment", "Assign"})
     operand = rule[op]
     if op.endswith("Path"):
         op = op.removesuffix("Path")
         # Unlike Variable, a missing operand path is reported with the path module's own cause.
-        operand = select(operand, data, context)
+        operand = select(operand, data, context, variables=variables)
     if op == "StringMatches":
         return isinstance(value, str) and _wildcard(operand).fullmatch(value) is not None
     if op == "BooleanEquals":

@@ -9,6 +9,21 @@ AWS evaluates JSONPath with Jayway JsonPath, so evaluation and error wording fol
   which may be empty;
 * a missing property in the middle of a definite prefix fails even for indefinite paths
   (``$.missing[*]``), like Jayway's ``Missing property in path``.
+
+Workflow variables (AWS, "Passing data between states with variables": "To reference a variable,
+you also use the ``$`` symbol before a variable name, for example, ``$x`` or
+``$order.numItems``"): a path that starts with ``$`` and a name (a letter or ``_``, then letters,
+digits or ``_``) selects inside that variable, given through the ``variables`` keyword. ``$``
+alone, ``$.x``, ``$[...]`` and ``$$...`` keep their meaning. AWS allows variables in every
+JSONPath field except ``ResultPath``, so ``apply_result_path`` refuses them.
+
+Choices made where AWS is not documented:
+
+* Reading a variable that has no value is ``States.Runtime`` with the cause
+  ``Invalid path '$x.a' : The variable '$x' is not defined``; a missing part inside a defined
+  variable is reported like a missing part of the input, with the variable's value as the node.
+* Filters (``[?(...)]``) cannot read variables; inside a filter ``$`` is still the root of the
+  document the path reads.
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ import copy
 import enum
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -39,6 +54,7 @@ _PARAMETER_NOT_FOUND: Final = (
     "could not be found in the input '{node}'"
 )
 _UNABLE_TO_APPLY: Final = 'Unable to apply step "{step}" to input {node}'
+_UNDEFINED_VARIABLE: Final = "The variable '${name}' is not defined"
 
 # Jayway parses indexes as Java ints.
 _MAX_INDEX: Final = 2**31 - 1
@@ -162,11 +178,16 @@ Segment = Name | Index | Wildcard | Union | Slice | Descend | Filter
 
 @dataclass(frozen=True)
 class Path:
-    """A parsed JSONPath; ``context`` is true for ``$$`` paths, which read the context object."""
+    """A parsed JSONPath.
+
+    ``context`` is true for ``$$`` paths, which read the context object; ``variable`` names the
+    workflow variable a ``$name...`` path reads, and is None for every other path.
+    """
 
     text: str
     context: bool
     segments: tuple[Segment, ...]
+    variable: str | None = None
 
     @property
     def definite(self) -> bool:
@@ -175,7 +196,8 @@ class Path:
 
     def location(self, upto: int | None = None) -> str:
         """The path in Jayway's normalized form, e.g. ``$['a'][0]``, as AWS prints it."""
-        return "$" + "".join(_fragment(s) for s in self.segments[:upto])
+        root = "$" + (self.variable or "")
+        return root + "".join(_fragment(s) for s in self.segments[:upto])
 
 
 def _fragment(segment: Segment) -> str:
@@ -201,6 +223,9 @@ def _fragment(segment: Segment) -> str:
 _NAME_STOP: Final = frozenset(".[]()'\",*?@$!=<>&| \t\r\n")
 _NUMBER: Final = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 _INTEGER: Final = re.compile(r"-?\d+")
+# A letter or underscore, then letters, digits or underscores (Unicode-aware, like AWS's
+# identifier rule for variable names).
+_VARIABLE: Final = re.compile(r"[^\W\d]\w*")
 _COMPARISONS: Final = ("==", "!=", "<=", ">=", "<", ">")
 
 
@@ -234,10 +259,14 @@ class _Parser:
         if not self.eat("$"):
             raise self.fail("a path must start with '$'")
         context = self.eat("$")
+        variable = None
+        if not context and (match := _VARIABLE.match(self.text, self.pos)):
+            variable = match.group()
+            self.pos = match.end()
         segments: list[Segment] = []
         while self.pos < len(self.text):
             segments.append(self.segment())
-        return Path(self.text, context, tuple(segments))
+        return Path(self.text, context, tuple(segments), variable)
 
     def segment(self) -> Segment:
         if self.eat(".."):
@@ -391,17 +420,30 @@ class _Parser:
 
 
 def parse_path(text: str) -> Path:
-    """Parse a JSONPath as ASL uses it; raise ``ValueError`` naming the path and position."""
+    """Parse a JSONPath as ASL uses it; raise ``ValueError`` naming the path and position.
+
+    ``$name...`` parses as a path into the workflow variable ``name`` (``Path.variable``).
+    """
     return _Parser(text).path()
 
 
-def is_reference_path(text: str, *, allow_context: bool = False) -> bool:
-    """True if ``text`` is an ASL Reference Path: it names one node (only names and indexes)."""
+def is_reference_path(
+    text: str, *, allow_context: bool = False, allow_variables: bool = True
+) -> bool:
+    """True if ``text`` is an ASL Reference Path: it names one node (only names and indexes).
+
+    ``$$`` paths count only with ``allow_context``; ``$name`` paths unless ``allow_variables`` is
+    false (``ResultPath`` may not use variables).
+    """
     try:
         path = parse_path(text)
     except ValueError:
         return False
-    return path.definite and (allow_context or not path.context)
+    return (
+        path.definite
+        and (allow_context or not path.context)
+        and (allow_variables or path.variable is None)
+    )
 
 
 def _as_path(path: str | Path) -> Path:
@@ -470,7 +512,7 @@ def _walk(path: Path, i: int, node: Any, root: Any, out: list[Any], lenient: boo
                 if _test(expr, child, root):
                     _walk(path, i + 1, child, root, out)
         case Descend(child):
-            step = Path(path.text, path.context, (child, *segments[i + 1 :]))
+            step = Path(path.text, path.context, (child, *segments[i + 1 :]), path.variable)
             for descendant in _descendants(node):
                 _walk(step, 0, descendant, root, out, lenient=True)
 
@@ -551,15 +593,36 @@ def _test(expr: Expr, item: Any, root: Any) -> bool:
     return ordered[expr.op](left, right)
 
 
-def select(path: str | Path, data: Any, context: Any = None) -> Any:
-    """Evaluate ``path`` against ``data`` (or ``context`` for ``$$`` paths).
+def _undefined_variable(path: Path) -> PathError:
+    detail = _UNDEFINED_VARIABLE.format(name=path.variable)
+    return PathError(RUNTIME, _INVALID_PATH.format(path=path.text, detail=detail))
+
+
+def _root(path: Path, data: Any, context: Any, variables: Mapping[str, Any] | None) -> Any:
+    """What ``path`` reads: a variable's value, the context object, or the data."""
+    if path.variable is not None:
+        if variables is None or path.variable not in variables:
+            raise _undefined_variable(path)
+        return variables[path.variable]
+    return context if path.context else data
+
+
+def select(
+    path: str | Path,
+    data: Any,
+    context: Any = None,
+    *,
+    variables: Mapping[str, Any] | None = None,
+) -> Any:
+    """Evaluate ``path`` against ``data`` (``context`` for ``$$`` paths, ``variables`` for ``$x``).
 
     A definite path returns the node it names, or raises ``PathError("States.Runtime")`` if
     there is none. An indefinite path returns the list of matches, empty if nothing matched.
+    A ``$name`` path whose variable is not in ``variables`` raises ``PathError`` naming it.
     The result may share structure with the input; copy it before mutating it.
     """
     parsed = _as_path(path)
-    root = context if parsed.context else data
+    root = _root(parsed, data, context, variables)
     out: list[Any] = []
     try:
         _walk(parsed, 0, root, root, out)
@@ -573,43 +636,71 @@ def select(path: str | Path, data: Any, context: Any = None) -> Any:
 # --- The data flow of a state. ---
 
 
-def _filter_path(path: PathField, data: Any, context: Any) -> Any:
+def _filter_path(
+    path: PathField, data: Any, context: Any, variables: Mapping[str, Any] | None
+) -> Any:
     if path is ABSENT:
         return copy.deepcopy(data)
     if path is None:
         return {}
-    return copy.deepcopy(select(path, data, context))
+    return copy.deepcopy(select(path, data, context, variables=variables))
 
 
-def apply_input_path(input_path: PathField, data: Any, context: Any = None) -> Any:
-    """Apply ``InputPath``: absent means ``$``, ``null`` means ``{}``."""
-    return _filter_path(input_path, data, context)
+def apply_input_path(
+    input_path: PathField,
+    data: Any,
+    context: Any = None,
+    *,
+    variables: Mapping[str, Any] | None = None,
+) -> Any:
+    """Apply ``InputPath``: absent means ``$``, ``null`` means ``{}``; ``$x`` reads a variable."""
+    return _filter_path(input_path, data, context, variables)
 
 
-def apply_output_path(output_path: PathField, data: Any, context: Any = None) -> Any:
-    """Apply ``OutputPath``: absent means ``$``, ``null`` means ``{}``."""
-    return _filter_path(output_path, data, context)
+def apply_output_path(
+    output_path: PathField,
+    data: Any,
+    context: Any = None,
+    *,
+    variables: Mapping[str, Any] | None = None,
+) -> Any:
+    """Apply ``OutputPath``: absent means ``$``, ``null`` means ``{}``; ``$x`` reads a variable."""
+    return _filter_path(output_path, data, context, variables)
 
 
 def apply_parameters(
-    template: Any, data: Any, context: Any = None, intrinsic: Intrinsic | None = None
+    template: Any,
+    data: Any,
+    context: Any = None,
+    intrinsic: Intrinsic | None = None,
+    *,
+    variables: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Resolve a payload template (``Parameters``, ``ResultSelector``, ``ItemSelector``).
+    """Resolve a payload template (``Parameters``, ``ResultSelector``, ``ItemSelector``, and
+    ``Assign`` in JSONPath states).
 
-    Keys ending in ``.$`` take a path (``$...`` reads ``data``, ``$$...`` the context) or an
-    intrinsic function call, passed to ``intrinsic``; the ``.$`` is dropped from the key.
+    Keys ending in ``.$`` take a path (``$...`` reads ``data``, ``$$...`` the context, ``$x...``
+    the workflow variable ``x`` in ``variables``) or an intrinsic function call, passed to
+    ``intrinsic``; the ``.$`` is dropped from the key. An intrinsic whose arguments may read
+    variables needs a callback that resolves paths with them, e.g. with
+    ``functools.partial(select, variables=variables)`` as its path resolver.
     Raises ``ValueError`` for an invalid template and ``PathError`` when a path finds nothing.
     """
     if isinstance(template, list):
-        return [apply_parameters(item, data, context, intrinsic) for item in template]
+        return [
+            apply_parameters(item, data, context, intrinsic, variables=variables)
+            for item in template
+        ]
     if not isinstance(template, dict):
         return copy.deepcopy(template)
     resolved: dict[str, Any] = {}
     for key, value in template.items():
         if not key.endswith(".$"):
-            out_key, out_value = key, apply_parameters(value, data, context, intrinsic)
+            out_key = key
+            out_value = apply_parameters(value, data, context, intrinsic, variables=variables)
         else:
-            out_key, out_value = key[:-2], _resolve_field(key, value, data, context, intrinsic)
+            out_key = key[:-2]
+            out_value = _resolve_field(key, value, data, context, intrinsic, variables)
         if out_key in resolved:
             raise ValueError(f"Payload template has the field {out_key!r} twice")
         resolved[out_key] = out_value
@@ -617,7 +708,12 @@ def apply_parameters(
 
 
 def _resolve_field(
-    key: str, value: Any, data: Any, context: Any, intrinsic: Intrinsic | None
+    key: str,
+    value: Any,
+    data: Any,
+    context: Any,
+    intrinsic: Intrinsic | None,
+    variables: Mapping[str, Any] | None,
 ) -> Any:
     if not isinstance(value, str):
         raise ValueError(f"The value of field {key!r} must be a path or an intrinsic function")
@@ -626,11 +722,12 @@ def _resolve_field(
             raise ValueError(f"The value of field {key!r} is not a path: {value!r}")
         return intrinsic(value, data, context)
     path = parse_path(value)
+    # Raised as it is: the variable has no value at all, which is not a missing part of a node.
+    root = _root(path, data, context, variables)
     try:
-        return copy.deepcopy(select(path, data, context))
+        return copy.deepcopy(select(path, data, context, variables=variables))
     except PathError:
-        node = _json(context if path.context else data)
-        cause = _PARAMETER_NOT_FOUND.format(path=value, field=key, node=node)
+        cause = _PARAMETER_NOT_FOUND.format(path=value, field=key, node=_json(root))
         raise PathError(RUNTIME, cause) from None
 
 
@@ -647,6 +744,9 @@ def apply_result_path(result_path: PathField, state_input: Any, result: Any) -> 
     path = parse_path(result_path)
     if path.context or not path.definite:
         raise ValueError(f"ResultPath {result_path!r} is not a reference path")
+    if path.variable is not None:
+        # AWS: "Variables cannot be used in ResultPath."
+        raise ValueError(f"ResultPath {result_path!r} cannot use a variable")
     if not path.segments:
         return copy.deepcopy(result)
     output = copy.deepcopy(state_input)
