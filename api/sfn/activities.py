@@ -4,7 +4,6 @@ with `SendTaskSuccess`/`SendTaskFailure` (`callbacks`)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -85,14 +84,7 @@ async def delete(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_activities(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
-    limit = shapes.integer(params, "maxResults", low=0, high=1000) or 100
-    token = shapes.string(params, "nextToken", max_length=1024)
-    after = ""
-    if token:
-        try:
-            after = base64.urlsafe_b64decode(token.encode()).decode()
-        except ValueError:
-            raise SfnError("InvalidToken", f"Invalid Token: '{token}'") from None
+    limit, after = shapes.page_after(params)
     async with sfn.sessions() as session:
         rows = (
             await session.scalars(
@@ -102,10 +94,10 @@ async def list_activities(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
                 .limit(limit + 1)
             )
         ).all()
-    result: dict[str, Any] = {"activities": [_described(sfn, row) for row in rows[:limit]]}
-    if len(rows) > limit:
-        result["nextToken"] = base64.urlsafe_b64encode(rows[limit - 1].name.encode()).decode()
-    return result
+    return {
+        "activities": [_described(sfn, row) for row in rows[:limit]],
+        **shapes.next_token([row.name for row in rows], limit),
+    }
 
 
 async def get_task(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import datetime
@@ -89,3 +90,24 @@ def epoch(at: datetime | None) -> float | None:
 
 def without_none(shape: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in shape.items() if value is not None}
+
+
+def page_after(params: dict[str, Any]) -> tuple[int, str]:
+    """`(maxResults, the name after which the page starts)` of a list request paged by name;
+    the `nextToken` is the last name of the page before, encoded."""
+    limit = integer(params, "maxResults", low=0, high=1000) or 100
+    token = string(params, "nextToken", max_length=1024)
+    if not token:
+        return limit, ""
+    try:
+        return limit, base64.urlsafe_b64decode(token.encode()).decode()
+    except ValueError:
+        raise SfnError("InvalidToken", f"Invalid Token: '{token}'") from None
+
+
+def next_token(names: list[str], limit: int) -> dict[str, str]:
+    """`{"nextToken": ...}` when `names` (a page read with one name more than `limit`) goes
+    on past this page, else nothing."""
+    if len(names) <= limit:
+        return {}
+    return {"nextToken": base64.urlsafe_b64encode(names[limit - 1].encode()).decode()}

@@ -3,7 +3,6 @@ and validate a definition. Definitions are checked as `CreateStateMachine` check
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from datetime import UTC, datetime
@@ -180,9 +179,7 @@ async def delete(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_machines(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
-    limit = shapes.integer(params, "maxResults", low=0, high=1000) or 100
-    token = shapes.string(params, "nextToken", max_length=1024)
-    after = _decode_token(token) if token else ""
+    limit, after = shapes.page_after(params)
     async with sfn.sessions() as session:
         rows = (
             await session.scalars(
@@ -192,8 +189,7 @@ async def list_machines(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
                 .limit(limit + 1)
             )
         ).all()
-    page = rows[:limit]
-    result: dict[str, Any] = {
+    return {
         "stateMachines": [
             {
                 "stateMachineArn": sfn.arns.state_machine(row.name),
@@ -201,19 +197,10 @@ async def list_machines(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
                 "type": row.type,
                 "creationDate": shapes.epoch(row.created_at),
             }
-            for row in page
-        ]
+            for row in rows[:limit]
+        ],
+        **shapes.next_token([row.name for row in rows], limit),
     }
-    if len(rows) > limit:
-        result["nextToken"] = base64.urlsafe_b64encode(page[-1].name.encode()).decode()
-    return result
-
-
-def _decode_token(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except ValueError:
-        raise SfnError("InvalidToken", f"Invalid Token: '{token}'") from None
 
 
 async def validate(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:

@@ -454,18 +454,8 @@ class Interpreter:
     def _seconds(
         self, state: dict[str, Any], field: str, effective: Any, context: dict[str, Any]
     ) -> float | None:
-        if field in state:
-            return float(state[field])
-        if f"{field}Path" not in state:
-            return None
-        found = select(state[f"{field}Path"], effective, context)
-        if isinstance(found, bool) or not isinstance(found, int) or found <= 0:
-            raise StatesError(
-                RUNTIME,
-                f"The {field}Path parameter does not reference a valid positive integer "
-                f"value: {found!r}",
-            )
-        return float(found)
+        found = self._count(state, field, effective, context, minimum=1)
+        return None if found is None else float(found)
 
     async def _task(
         self,
@@ -623,18 +613,26 @@ class Interpreter:
         return batches
 
     def _count(
-        self, block: dict[str, Any], field: str, effective: Any, context: dict[str, Any]
+        self,
+        block: dict[str, Any],
+        field: str,
+        effective: Any,
+        context: dict[str, Any],
+        minimum: int = 0,
     ) -> int | None:
+        """`field`'s literal value, or the integer its `...Path` form selects (at least
+        `minimum`), or None when neither is there."""
         if field in block:
             value: int = block[field]
             return value
         if f"{field}Path" not in block:
             return None
         found = select(block[f"{field}Path"], effective, context)
-        if isinstance(found, bool) or not isinstance(found, int) or found < 0:
+        if isinstance(found, bool) or not isinstance(found, int) or found < minimum:
+            kind = "positive" if minimum > 0 else "non-negative"
             raise StatesError(
                 RUNTIME,
-                f"The {field}Path parameter does not reference a valid non-negative integer "
+                f"The {field}Path parameter does not reference a valid {kind} integer "
                 f"value: {found!r}",
             )
         return found
