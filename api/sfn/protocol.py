@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppState
 from api.gateway import TemporalUnavailable
-from api.sfn import activities, callbacks, executions, state_machines, test_state
+from api.sfn import activities, callbacks, executions, state_machines, state_test
 from api.sfn.arns import Arns
 from api.sfn.context import Operation, Sfn
 from api.sfn.errors import SfnError
@@ -58,7 +58,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "DeleteActivity": activities.delete,
     "ListActivities": activities.list_activities,
     "GetActivityTask": activities.get_task,
-    "TestState": test_state.test_state,
+    "TestState": state_test.test_state,
 }
 """Every operation served, by its name in `X-Amz-Target`."""
 
