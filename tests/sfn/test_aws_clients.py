@@ -240,3 +240,25 @@ async def test_an_activity_task_without_heartbeats_times_out(api: str, worker: W
     with pytest.raises(ClientError) as err:
         await aws("send_task_success", taskToken=task["taskToken"], output="{}")
     assert err.value.response["Error"]["Code"] == "TaskTimedOut"
+
+
+async def test_activities_are_listed_a_page_at_a_time_and_deleted(api: str, worker: Worker) -> None:
+    aws = Aws(api)
+    names = sorted(f"paged-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    for name in names:
+        await aws("create_activity", name=name)
+    seen: list[str] = []
+    token = None
+    while True:
+        page = await aws("list_activities", maxResults=2, **({"nextToken": token} if token else {}))
+        assert len(page["activities"]) <= 2
+        seen += [activity["name"] for activity in page["activities"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert set(names) <= set(seen) and seen == sorted(seen)
+    arn = f"arn:aws:states:us-east-1:123456789012:activity:{names[0]}"
+    await aws("delete_activity", activityArn=arn)
+    with pytest.raises(ClientError) as err:
+        await aws("describe_activity", activityArn=arn)
+    assert err.value.response["Error"]["Code"] == "ActivityDoesNotExist"
