@@ -723,6 +723,38 @@ SFN_LARGE_MAP = {
     },
 }
 
+SFN_JSONATA_AND_VARIABLES = {
+    "Comment": "JSONata states, JSONPath variables, and a catcher's Output and Assign",
+    "StartAt": "Set",
+    "States": {
+        "Set": {"Type": "Pass", "Assign": {"base.$": "$.base"}, "Next": "Add"},
+        "Add": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:add",
+            "Arguments": {"a": "{% $base %}", "b": "{% $states.input.b %}"},
+            "Assign": {"sum": "{% $states.result %}"},
+            "Output": "{% $states.input %}",
+            "Next": "Boom",
+        },
+        "Boom": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fail",
+            "Arguments": {"message": "{% 'sum was ' & $string($sum) %}"},
+            "Catch": [
+                {
+                    "ErrorEquals": ["States.ALL"],
+                    "Output": "{% {'sum': $sum, 'at': $now(), 'id': $uuid()} %}",
+                    "Next": "Done",
+                }
+            ],
+            "End": True,
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+
 SFN_CALLBACK = {
     "StartAt": "Ask",
     "States": {
@@ -829,6 +861,9 @@ SCENARIOS: dict[str, Scenario] = {
         SFN_RETRIED_AND_CAUGHT, {"key": "recorded", "failures": 1}
     ),
     "sfn_large_map": _state_machine(SFN_LARGE_MAP, list(range(1200))),
+    "sfn_jsonata_and_variables": _state_machine(
+        SFN_JSONATA_AND_VARIABLES, {"base": 40, "b": 2}
+    ),
     "sfn_callback": _state_machine(
         SFN_CALLBACK, {}, answer={"kind": "success", "output": {"approved": True}}
     ),

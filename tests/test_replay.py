@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.temporal import DATA_CONVERTER
 from statewright.flows import FLOWS
@@ -29,7 +29,12 @@ def test_every_branch_has_a_history() -> None:
     assert recorded <= expected, f"histories of no scenario: {recorded - expected}"
 
 
-RUNNERS = {"production": WORKFLOW_RUNNER, "sandboxed": SandboxedWorkflowRunner()}
+SANDBOX = SandboxedWorkflowRunner(
+    # jsonata-python keeps per-thread state (threading.local); its evaluation is deterministic
+    # given its bindings (workflows/asl/jsonata_eval.py), so it runs as it is, like the SDK.
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("jsonata")
+)
+RUNNERS = {"production": WORKFLOW_RUNNER, "sandboxed": SANDBOX}
 """Production runs workflows unsandboxed; the sandbox also refuses non-deterministic calls
 (the clock, random, I/O) that a plain replay of a recorded history would not notice."""
 

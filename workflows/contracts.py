@@ -290,6 +290,10 @@ class MapChunk(BaseModel):
     counted, not raised."""
     execution_start: datetime
     """When the execution started (`$$.Execution.StartTime`), not the chunk."""
+    variables: dict[str, Any] = {}
+    """The workflow variables the Map's iterations start with."""
+    query_language: str = "JSONPath"
+    """The definition's `QueryLanguage`, for states that do not name their own."""
 
 
 class MapChunkResult(BaseModel):

@@ -55,6 +55,7 @@ class StateMachineWorkflow:
         self.tasks: WorkflowTaskRunner | None = None
         self.execution: ExecutionInput | None = None
         self.map_runs = 0
+        self.language = "JSONPath"
 
     @workflow.run
     async def run(self, execution: ExecutionInput) -> Any:
@@ -78,7 +79,14 @@ class StateMachineWorkflow:
             execution.handler_modes,
         )
         self.tasks = tasks
-        interpreter = Interpreter(info, tasks, self.log, map_chunks=self._run_chunks)
+        self.language = (
+            chunk.query_language
+            if chunk is not None
+            else execution.definition.get("QueryLanguage", "JSONPath")
+        )
+        interpreter = Interpreter(
+            info, tasks, self.log, map_chunks=self._run_chunks, language=self.language
+        )
         if chunk is not None:
             return await self._run_chunk(interpreter, chunk)
         if execution.test_state is not None:
@@ -125,6 +133,7 @@ class StateMachineWorkflow:
                 chunk.concurrency,
                 len(chunk.inputs) if chunk.tolerant else None,
                 0,
+                chunk.variables,
             )
         except StatesError as err:
             raise _failure(err) from None
@@ -138,6 +147,7 @@ class StateMachineWorkflow:
         limit: int,
         tolerant: bool,
         thread: Thread,
+        variables: dict[str, Any],
     ) -> tuple[list[Any], int]:
         """A large Map's iterations, in child runs of this workflow (`asl.map_chunks`)."""
         execution = self.execution
@@ -146,6 +156,7 @@ class StateMachineWorkflow:
         chunks = map_chunks.plan(len(inputs), limit)
         started = thread.last
         with_input = map_chunks.uses_execution_input(processor)
+        interpreter_language = self.language
         # Chunk ids follow from the input, not from this run's id, so that a replay under
         # another id (as the replay tests do) schedules the same children.
         parent = (
@@ -172,6 +183,8 @@ class StateMachineWorkflow:
                         inputs=inputs[span.start : span.stop],
                         concurrency=chunks.per_chunk,
                         tolerant=tolerant,
+                        variables=variables,
+                        query_language=interpreter_language,
                         execution_start=workflow.info().start_time
                         if execution.map_chunk is None
                         else execution.map_chunk.execution_start,

@@ -1750,35 +1750,3 @@ def test_distributed_map_fields_still_refused_in_jsonata(field: str, value: Any)
     problem = only(one_jsonata(state))
     assert problem.location == f"/States/S/{field}"
     assert "distributed Map, which is not supported yet" in problem.message
-
-
-def test_the_engine_refuses_valid_jsonata_and_variables_it_cannot_run_yet() -> None:
-    from workflows.asl.validate import runnable_problems
-
-    jsonata = {
-        "QueryLanguage": "JSONata",
-        "StartAt": "P",
-        "States": {"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}},
-    }
-    assigns = {
-        "StartAt": "M",
-        "States": {
-            "M": {
-                "Type": "Map",
-                "ItemProcessor": {
-                    "StartAt": "P",
-                    "States": {"P": {"Type": "Pass", "Assign": {"x": 1}, "End": True}},
-                },
-                "End": True,
-            }
-        },
-    }
-    assert validate_definition(jsonata) == validate_definition(assigns) == []
-    (gap,) = runnable_problems(jsonata)
-    assert (gap.code, gap.location) == ("SCHEMA_VALIDATION_FAILED", "/QueryLanguage")
-    assert "JSONata" in gap.message and "not run yet" in gap.message
-    (gap,) = runnable_problems(assigns)
-    assert gap.location == "/States/M/ItemProcessor/States/P/Assign"
-    # A key named Assign inside a payload is data, not a variable assignment.
-    data = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"Assign": 1}, "End": True}}}
-    assert runnable_problems(data) == []

@@ -280,16 +280,33 @@ async def test_started_executions_pin_their_handlers_modes_instead_of_markers(
     assert markers == ["core_local_activity"]
 
 
-async def test_jsonata_and_variables_are_refused_until_the_engine_runs_them(aws: Aws) -> None:
+async def test_a_jsonata_machine_is_created_and_run_through_the_api(aws: Aws) -> None:
     jsonata = {
         "QueryLanguage": "JSONata",
+        "StartAt": "Add",
+        "States": {
+            "Add": {
+                "Type": "Task",
+                "Resource": lambda_arn("add"),
+                "Arguments": {"a": "{% $states.input.x %}", "b": 10},
+                "Assign": {"sum": "{% $states.result %}"},
+                "Output": "{% {'total': $states.result} %}",
+                "Next": "Done",
+            },
+            "Done": {"Type": "Succeed", "Output": "{% {'sum': $sum, 'in': $states.input} %}"},
+        },
+    }
+    arn = await aws.machine(unique("jsonata"), jsonata)
+    started = await aws("start_execution", stateMachineArn=arn, input='{"x": 5}')
+    done = await aws.finished(started["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"sum": 15, "in": {"total": 15}}
+    broken = {
+        **jsonata,
+        "States": {"P": {"Type": "Pass", "Output": "{% $states.input. %}", "End": True}},
         "StartAt": "P",
-        "States": {"P": {"Type": "Pass", "Output": "{% $states.input %}", "End": True}},
     }
     with pytest.raises(ClientError) as err:
-        await aws.machine(unique("jsonata"), jsonata)
+        await aws.machine(unique("broken-jsonata"), broken)
     assert code_of(err) == "InvalidDefinition"
-    assert "JSONata" in err.value.response["Error"]["Message"]
-    answer = await aws("validate_state_machine_definition", definition=json.dumps(jsonata))
-    assert answer["result"] == "FAIL"
-    assert answer["diagnostics"][0]["location"] == "/QueryLanguage"
+    assert "INVALID_JSONATA_EXPRESSION" in err.value.response["Error"]["Message"]

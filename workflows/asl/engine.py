@@ -21,20 +21,19 @@ from typing import Any, Final
 
 from temporalio import workflow
 
-from workflows.asl.choice import choose
+from workflows.asl import choice, jsonata_eval, paths
+from workflows.asl.choice import NO_CHOICE_MATCHED
 from workflows.asl.events import MAX_PAYLOAD_BYTES, EventLog, Thread, payload, payload_size
 from workflows.asl.intrinsics import IntrinsicError, Sources, evaluate_expression
+from workflows.asl.jsonata_eval import QUERY_EVALUATION_ERROR, QueryError
+from workflows.asl.jsonata_eval import Sources as JsonataSources
 from workflows.asl.map_chunks import INLINE_ITERATIONS
 from workflows.asl.paths import (
     ABSENT,
     RUNTIME,
     PathError,
     PathField,
-    apply_input_path,
-    apply_output_path,
-    apply_parameters,
     apply_result_path,
-    select,
 )
 from workflows.asl.resources import Target, parse_resource
 from workflows.asl.validate import is_timestamp
@@ -45,7 +44,9 @@ TIMEOUT: Final = "States.Timeout"
 DATA_LIMIT: Final = "States.DataLimitExceeded"
 INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
 TOLERATED_FAILURE: Final = "States.ExceedToleratedFailureThreshold"
+JSONATA: Final = "JSONata"
 _TOLERANCE_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
+_NO_CHOICE_CAUSE: Final = "No Choice Rules matched and no Default was specified."
 _TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT})
 """Errors `States.ALL` does not match (AWS: "can't be caught by States.ALL")."""
 
@@ -110,6 +111,46 @@ def iso_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+class Context(dict[str, Any]):
+    """The context object (`$$`) a state sees, with the workflow variables in its scope
+    carried beside it, not in it: `$$` paths never see them, `$name` paths do."""
+
+    variables: dict[str, Any] | None = None
+
+    def extended(self, **extra: Any) -> Context:
+        """This context with more members (`Task`, `Map`), and the same variables."""
+        context = Context({**self, **extra})
+        context.variables = self.variables
+        return context
+
+
+def _variables(context: Any) -> dict[str, Any] | None:
+    return getattr(context, "variables", None)
+
+
+# The data flow with the variables of the state's scope; each takes them from the context.
+
+
+def select(path: str | paths.Path, data: Any, context: Any = None) -> Any:
+    return paths.select(path, data, context, variables=_variables(context))
+
+
+def apply_input_path(path: PathField, data: Any, context: Any) -> Any:
+    return paths.apply_input_path(path, data, context, variables=_variables(context))
+
+
+def apply_output_path(path: PathField, data: Any, context: Any) -> Any:
+    return paths.apply_output_path(path, data, context, variables=_variables(context))
+
+
+def apply_parameters(template: Any, data: Any, context: Any, intrinsic: paths.Intrinsic) -> Any:
+    return paths.apply_parameters(template, data, context, intrinsic, variables=_variables(context))
+
+
+def choose(state: dict[str, Any], data: Any, context: Any) -> str | None:
+    return choice.choose(state, data, context, variables=_variables(context))
+
+
 def _as_states_error(err: Exception) -> StatesError:
     if isinstance(err, StatesError):
         return err
@@ -117,6 +158,8 @@ def _as_states_error(err: Exception) -> StatesError:
         return StatesError(err.error, err.cause)
     if isinstance(err, IntrinsicError):
         return StatesError(INTRINSIC_FAILURE, err.cause)
+    if isinstance(err, QueryError):
+        return StatesError(QUERY_EVALUATION_ERROR, err.cause)
     return StatesError(RUNTIME, str(err))
 
 
@@ -147,10 +190,12 @@ class TestReport:
 
 
 MapChunks = Callable[
-    [str, dict[str, Any], list[Any], int, bool, Thread], Awaitable[tuple[list[Any], int]]
+    [str, dict[str, Any], list[Any], int, bool, Thread, dict[str, Any]],
+    Awaitable[tuple[list[Any], int]],
 ]
 """Runs a large Map's iterations in child workflows (`map_chunks`): `(state name, processor,
-inputs, MaxConcurrency, whether failures are tolerated, thread)` to `(results, failures)`."""
+inputs, MaxConcurrency, whether failures are tolerated, thread, variables)` to `(results,
+failures)`."""
 
 
 class Interpreter:
@@ -162,11 +207,14 @@ class Interpreter:
         tasks: TaskRunner,
         log: EventLog,
         map_chunks: MapChunks | None = None,
+        language: str = "JSONPath",
     ) -> None:
         self.execution = execution
         self.tasks = tasks
         self.log = log
         self.map_chunks = map_chunks
+        self.language = language
+        """The definition's `QueryLanguage`: each state's unless it names its own."""
         self.testing: TestReport | None = None
         """Set by `test_state`: retries are reported, not made, and the data flow is kept."""
         self.sources = Sources(random=workflow.random().random, uuid4=workflow.uuid4)
@@ -177,34 +225,58 @@ class Interpreter:
         """The execution's output; raises `StatesError` if it fails."""
         return await self.branch(definition, value, Thread(last=len(self.log.events)))
 
-    async def branch(self, machine: dict[str, Any], value: Any, thread: Thread) -> Any:
-        """Run a state machine, a Parallel branch or a Map's item processor from `StartAt`."""
+    async def branch(
+        self,
+        machine: dict[str, Any],
+        value: Any,
+        thread: Thread,
+        variables: dict[str, Any] | None = None,
+    ) -> Any:
+        """Run a state machine, a Parallel branch or a Map's item processor from `StartAt`.
+
+        `variables` is the branch's scope: a copy of the enclosing one, so what the branch
+        assigns stays in it, as AWS scopes variables."""
+        scope = {} if variables is None else variables
         name: str | None = machine["StartAt"]
         states = machine["States"]
         while name is not None:
-            value, name = await self.state(name, states[name], value, thread)
+            value, name = await self.state(name, states[name], value, thread, scope)
         return value
 
     async def state(
-        self, name: str, state: dict[str, Any], value: Any, thread: Thread
+        self,
+        name: str,
+        state: dict[str, Any],
+        value: Any,
+        thread: Thread,
+        variables: dict[str, Any] | None = None,
     ) -> tuple[Any, str | None]:
         """Run one state: its output and the state to go to next (None at the end)."""
+        scope = {} if variables is None else variables
         kind = state["Type"]
         self.log.add(
             thread, f"{kind}StateEntered", workflow.now(), {"name": name, **payload("input", value)}
         )
         entered = workflow.now()
-        context = self.context(name, entered, 0)
+        context = self.context(name, entered, 0, scope)
+        jsonata = state.get("QueryLanguage", self.language) == JSONATA
         if kind in ("Task", "Parallel", "Map"):
-            output, next_state = await self._with_retry_and_catch(
-                name, state, value, thread, entered
+            output, next_state, assigned = await self._with_retry_and_catch(
+                name, state, value, thread, entered, scope, jsonata
             )
         else:
             try:
-                output, next_state = await self._simple(kind, state, value, context)
+                if jsonata:
+                    output, next_state, assigned = await self._jsonata_simple(
+                        kind, state, value, context
+                    )
+                else:
+                    output, next_state, assigned = await self._simple(kind, state, value, context)
             except Exception as err:
                 raise _as_states_error(err) from None
         self._check_size(name, output)
+        # Every Assign of the state read the variables as they were when it was entered.
+        scope.update(assigned)
         self.log.add(
             thread,
             f"{kind}StateExited",
@@ -237,26 +309,39 @@ class Interpreter:
         return report
 
     def context(
-        self, name: str, entered: datetime, retry_count: int, **extra: Any
-    ) -> dict[str, Any]:
-        """The context object (`$$`) as a state sees it."""
+        self,
+        name: str,
+        entered: datetime,
+        retry_count: int,
+        variables: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> Context:
+        """The context object (`$$`) as a state sees it, and the variables it may read."""
         execution = self.execution
-        return {
-            "Execution": {
-                "Id": execution.arn,
-                "Input": execution.input,
-                "Name": execution.name,
-                "RoleArn": execution.role_arn,
-                "StartTime": iso_time(execution.start_time),
-                "RedriveCount": execution.redrive_count,
-            },
-            "State": {"EnteredTime": iso_time(entered), "Name": name, "RetryCount": retry_count},
-            "StateMachine": {
-                "Id": execution.state_machine_arn,
-                "Name": execution.state_machine_name,
-            },
-            **extra,
-        }
+        context = Context(
+            {
+                "Execution": {
+                    "Id": execution.arn,
+                    "Input": execution.input,
+                    "Name": execution.name,
+                    "RoleArn": execution.role_arn,
+                    "StartTime": iso_time(execution.start_time),
+                    "RedriveCount": execution.redrive_count,
+                },
+                "State": {
+                    "EnteredTime": iso_time(entered),
+                    "Name": name,
+                    "RetryCount": retry_count,
+                },
+                "StateMachine": {
+                    "Id": execution.state_machine_arn,
+                    "Name": execution.state_machine_name,
+                },
+                **extra,
+            }
+        )
+        context.variables = variables
+        return context
 
     def intrinsic(self, text: str, data: Any, context: Any) -> Any:
         return evaluate_expression(text, data, context, self.sources, select)
@@ -272,8 +357,8 @@ class Interpreter:
     # --- Pass, Choice, Wait, Succeed and Fail. ---
 
     async def _simple(
-        self, kind: str, state: dict[str, Any], value: Any, context: dict[str, Any]
-    ) -> tuple[Any, str | None]:
+        self, kind: str, state: dict[str, Any], value: Any, context: Context
+    ) -> tuple[Any, str | None, dict[str, Any]]:
         input_path: PathField = state.get("InputPath", ABSENT)
         output_path: PathField = state.get("OutputPath", ABSENT)
         if kind == "Fail":
@@ -287,28 +372,50 @@ class Interpreter:
             if "Result" in state:
                 result = state["Result"]
             self._inspect("result", result)
+            assigned = self._assign(state, result, context)
             output = apply_result_path(state.get("ResultPath", ABSENT), value, result)
             self._inspect("afterResultPath", output)
-            return apply_output_path(output_path, output, context), self._next(state)
+            return apply_output_path(output_path, output, context), self._next(state), assigned
         if kind == "Choice":
-            next_state = choose(state, effective, context)
-            return apply_output_path(output_path, effective, context), next_state
+            next_state, rule = self._choose(state, effective, context)
+            assigned = {
+                **self._assign(state, effective, context),
+                **self._assign(rule or {}, effective, context),
+            }
+            return apply_output_path(output_path, effective, context), next_state, assigned
         if kind == "Wait":
+            assigned = self._assign(state, effective, context)
             if self.testing is None:  # TestState reports where a Wait goes, without waiting
                 await self._wait(state, effective, context)
-            return apply_output_path(output_path, effective, context), self._next(state)
+            output = apply_output_path(output_path, effective, context)
+            return output, self._next(state), assigned
         if kind == "Succeed":
-            return apply_output_path(output_path, effective, context), None
+            return apply_output_path(output_path, effective, context), None, {}
         raise StatesError(RUNTIME, f"Unknown state type {kind!r}")
+
+    def _assign(self, block: dict[str, Any], data: Any, context: Context) -> dict[str, Any]:
+        """A JSONPath `Assign`: its `.$` values read `data` (the state's result, or its
+        input where it has none), the context and the variables as they were on entry."""
+        if "Assign" not in block:
+            return {}
+        assigned: dict[str, Any] = apply_parameters(block["Assign"], data, context, self.intrinsic)
+        return assigned
+
+    def _choose(
+        self, state: dict[str, Any], data: Any, context: Context
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        """The next state, and the rule that chose it (None for the Default)."""
+        for rule in state["Choices"]:
+            if choice.matches(rule, data, context, variables=_variables(context)):
+                return rule["Next"], rule
+        return choose(state, data, context), None
 
     @staticmethod
     def _next(state: dict[str, Any]) -> str | None:
         next_state: str | None = None if state.get("End") else state["Next"]
         return next_state
 
-    def _fail_error(
-        self, state: dict[str, Any], value: Any, context: dict[str, Any]
-    ) -> StatesError:
+    def _fail_error(self, state: dict[str, Any], value: Any, context: Context) -> StatesError:
         def field(name: str) -> str | None:
             if name in state:
                 text: str = state[name]
@@ -338,7 +445,7 @@ class Interpreter:
         # AWS leaves the error out of the history when a Fail state names none.
         return StatesError(error or "", cause)
 
-    async def _wait(self, state: dict[str, Any], value: Any, context: dict[str, Any]) -> None:
+    async def _wait(self, state: dict[str, Any], value: Any, context: Context) -> None:
         now = workflow.now()
         if "Seconds" in state:
             delay = float(state["Seconds"])
@@ -368,19 +475,27 @@ class Interpreter:
     # --- Task, Parallel and Map: retried and caught as their blocks say. ---
 
     async def _with_retry_and_catch(
-        self, name: str, state: dict[str, Any], value: Any, thread: Thread, entered: datetime
-    ) -> tuple[Any, str | None]:
+        self,
+        name: str,
+        state: dict[str, Any],
+        value: Any,
+        thread: Thread,
+        entered: datetime,
+        variables: dict[str, Any],
+        jsonata: bool = False,
+    ) -> tuple[Any, str | None, dict[str, Any]]:
         retriers: list[dict[str, Any]] = state.get("Retry", [])
         used = [0] * len(retriers)
         retry_count = 0
+        body = self._jsonata_body if jsonata else self._body
         while True:
             # Choice: a retry does not enter the state again (no new StateEntered event), so
             # $$.State.EnteredTime stays the time of entry; only RetryCount changes.
-            context = self.context(name, entered, retry_count)
+            context = self.context(name, entered, retry_count, variables)
             try:
-                output = await self._body(name, state, value, context, thread)
+                output, assigned = await body(name, state, value, context, thread)
                 self._check_size(name, output)
-                return output, self._next(state)
+                return output, self._next(state), assigned
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -400,16 +515,268 @@ class Interpreter:
             for catcher in state.get("Catch", []):
                 if _matches(catcher["ErrorEquals"], err.error):
                     try:
-                        output = apply_result_path(
-                            catcher.get("ResultPath", ABSENT), value, err.as_output()
-                        )
+                        output, assigned = self._caught(catcher, value, err, context, jsonata)
                     except Exception as path_err:
                         raise _as_states_error(path_err) from None
                     if self.testing is not None:
                         self.testing.status = "CAUGHT_ERROR"
                         self.testing.caught = err
-                    return output, catcher["Next"]
+                    return output, catcher["Next"], assigned
             raise err
+
+    def _caught(
+        self,
+        catcher: dict[str, Any],
+        value: Any,
+        err: StatesError,
+        context: Context,
+        jsonata: bool,
+    ) -> tuple[Any, dict[str, Any]]:
+        """A catcher's output and assignments, from the error output `{Error, Cause}`."""
+        error_output = err.as_output()
+        if not jsonata:
+            output = apply_result_path(catcher.get("ResultPath", ABSENT), value, error_output)
+            return output, self._assign(catcher, error_output, context)
+        states = {"input": value, "context": dict(context), "errorOutput": error_output}
+        output = (
+            self._resolve(catcher["Output"], states, context, "Output")
+            if "Output" in catcher
+            else error_output
+        )
+        return output, self._resolve_assign(catcher, states, context)
+
+    # --- JSONata states: Arguments, Output, Assign and {% %} expressions. ---
+
+    def _sources(self) -> JsonataSources:
+        return JsonataSources(
+            now=workflow.now(), random=workflow.random().random, uuid4=workflow.uuid4
+        )
+
+    def _resolve(self, template: Any, states: dict[str, Any], context: Context, field: str) -> Any:
+        return jsonata_eval.resolve(
+            template, states, _variables(context) or {}, self._sources(), field=field
+        )
+
+    def _resolve_assign(
+        self, block: dict[str, Any], states: dict[str, Any], context: Context
+    ) -> dict[str, Any]:
+        if "Assign" not in block:
+            return {}
+        assigned: dict[str, Any] = self._resolve(block["Assign"], states, context, "Assign")
+        return assigned
+
+    def _jsonata_value(
+        self, state: dict[str, Any], field: str, states: dict[str, Any], context: Context
+    ) -> Any:
+        """A field that is a literal or a `{% %}` expression; None when it is absent."""
+        value = state.get(field)
+        if isinstance(value, str) and jsonata_eval.is_expression(value):
+            return jsonata_eval.evaluate(
+                value, states, _variables(context) or {}, self._sources(), field=field
+            )
+        return value
+
+    def _jsonata_count(
+        self,
+        state: dict[str, Any],
+        field: str,
+        states: dict[str, Any],
+        context: Context,
+        minimum: int = 0,
+    ) -> int | None:
+        found = self._jsonata_value(state, field, states, context)
+        if found is None:
+            return None
+        if isinstance(found, float) and found.is_integer():
+            found = int(found)
+        if isinstance(found, bool) or not isinstance(found, int) or found < minimum:
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The field '{field}' must be an integer of at least {minimum}, not {found!r}",
+            )
+        return found
+
+    async def _jsonata_simple(
+        self, kind: str, state: dict[str, Any], value: Any, context: Context
+    ) -> tuple[Any, str | None, dict[str, Any]]:
+        states: dict[str, Any] = {"input": value, "context": dict(context)}
+        if kind == "Fail":
+            raise self._jsonata_fail(state, states, context)
+        next_state: str | None = None
+        rule: dict[str, Any] | None = None
+        if kind == "Choice":
+            next_state, rule = self._jsonata_choose(state, states, context)
+        elif kind == "Wait":
+            if self.testing is None:
+                await self._jsonata_wait(state, states, context)
+            next_state = self._next(state)
+        elif kind == "Pass":
+            next_state = self._next(state)
+        # A matching Choice rule's own Output and Assign come first.
+        source = rule if rule is not None and "Output" in rule else state
+        output = (
+            self._resolve(source["Output"], states, context, "Output")
+            if "Output" in source
+            else value
+        )
+        assigned = self._resolve_assign(state, states, context)
+        if rule is not None:
+            assigned.update(self._resolve_assign(rule, states, context))
+        return output, next_state, assigned
+
+    def _jsonata_choose(
+        self, state: dict[str, Any], states: dict[str, Any], context: Context
+    ) -> tuple[str | None, dict[str, Any] | None]:
+        for index, rule in enumerate(state["Choices"]):
+            field = f"Choices[{index}]/Condition"
+            holds = jsonata_eval.evaluate(
+                rule["Condition"], states, _variables(context) or {}, self._sources(), field=field
+            )
+            if not isinstance(holds, bool):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR,
+                    f"The Condition of Choices[{index}] must evaluate to a boolean, not {holds!r}",
+                )
+            if holds:
+                next_state: str = rule["Next"]
+                return next_state, rule
+        if "Default" in state:
+            default: str = state["Default"]
+            return default, None
+        raise StatesError(
+            NO_CHOICE_MATCHED, "No Choice Rules matched and no Default was specified."
+        )
+
+    async def _jsonata_wait(
+        self, state: dict[str, Any], states: dict[str, Any], context: Context
+    ) -> None:
+        if "Seconds" in state:
+            seconds = self._jsonata_count(state, "Seconds", states, context)
+            delay = float(seconds or 0)
+        else:
+            stamp = self._jsonata_value(state, "Timestamp", states, context)
+            if not isinstance(stamp, str) or not is_timestamp(stamp):
+                raise StatesError(
+                    QUERY_EVALUATION_ERROR, f"The Timestamp is not a valid timestamp: {stamp!r}"
+                )
+            delay = (_parse_timestamp(stamp) - workflow.now()).total_seconds()
+        if delay > 0:
+            await workflow.sleep(timedelta(seconds=delay))
+
+    def _jsonata_fail(
+        self, state: dict[str, Any], states: dict[str, Any], context: Context
+    ) -> StatesError:
+        try:
+            error = self._jsonata_value(state, "Error", states, context)
+            cause = self._jsonata_value(state, "Cause", states, context)
+        except Exception as err:
+            return _as_states_error(err)
+        for name, found in (("Error", error), ("Cause", cause)):
+            if found is not None and not isinstance(found, str):
+                return StatesError(
+                    QUERY_EVALUATION_ERROR, f"The field '{name}' must be a string, not {found!r}"
+                )
+        return StatesError(error or "", cause)
+
+    async def _jsonata_body(
+        self,
+        name: str,
+        state: dict[str, Any],
+        value: Any,
+        context: Context,
+        thread: Thread,
+    ) -> tuple[Any, dict[str, Any]]:
+        kind = state["Type"]
+        states: dict[str, Any] = {"input": value, "context": dict(context)}
+        if kind == "Task":
+            result = await self._jsonata_task(name, state, states, context, thread)
+        elif kind == "Parallel":
+            branch_input = (
+                self._resolve(state["Arguments"], states, context, "Arguments")
+                if "Arguments" in state
+                else value
+            )
+            self._inspect("afterArguments", branch_input)
+            result = await self._run_parallel(name, state, branch_input, context, thread)
+        else:
+            result = await self._jsonata_map(name, state, states, context, thread)
+        self._inspect("result", result)
+        states["result"] = result
+        output = (
+            self._resolve(state["Output"], states, context, "Output")
+            if "Output" in state
+            else result
+        )
+        return output, self._resolve_assign(state, states, context)
+
+    async def _jsonata_task(
+        self,
+        name: str,
+        state: dict[str, Any],
+        states: dict[str, Any],
+        context: Context,
+        thread: Thread,
+    ) -> Any:
+        target = parse_resource(state["Resource"])
+        token = None
+        if target.wait_for_token or target.kind == "activity":
+            token = self.tasks.new_token()
+            context = context.extended(Task={"Token": token})
+            states = {**states, "context": dict(context)}
+        arguments = (
+            self._resolve(state["Arguments"], states, context, "Arguments")
+            if "Arguments" in state
+            else states["input"]
+        )
+        self._inspect("afterArguments", arguments)
+        self._check_size(name, arguments)
+        timeout = self._jsonata_count(state, "TimeoutSeconds", states, context, minimum=1)
+        heartbeat = self._jsonata_count(state, "HeartbeatSeconds", states, context, minimum=1)
+        return await self.tasks.run(
+            TaskCall(
+                name,
+                target,
+                arguments,
+                thread,
+                None if timeout is None else float(timeout),
+                None if heartbeat is None else float(heartbeat),
+                token,
+            )
+        )
+
+    async def _jsonata_map(
+        self,
+        name: str,
+        state: dict[str, Any],
+        states: dict[str, Any],
+        context: Context,
+        thread: Thread,
+    ) -> list[Any]:
+        items = (
+            self._resolve(state["Items"], states, context, "Items")
+            if "Items" in state
+            else states["input"]
+        )
+        if not isinstance(items, list):
+            raise StatesError(
+                QUERY_EVALUATION_ERROR,
+                f"The Map state's items must be an array, not {items!r}"[:1000],
+            )
+        inputs = []
+        for index, item in enumerate(items):
+            if "ItemSelector" not in state:
+                inputs.append(item)
+                continue
+            item_context = context.extended(Map={"Item": {"Index": index, "Value": item}})
+            item_states = {**states, "context": dict(item_context)}
+            inputs.append(
+                self._resolve(state["ItemSelector"], item_states, item_context, "ItemSelector")
+            )
+        limit = self._jsonata_count(state, "MaxConcurrency", states, context) or 0
+        count = self._jsonata_count(state, "ToleratedFailureCount", states, context)
+        percentage = self._jsonata_value(state, "ToleratedFailurePercentage", states, context)
+        tolerated = _tolerated(count, percentage, len(inputs))
+        return await self._run_map(name, state, inputs, limit, tolerated, context, thread)
 
     def _retry_delay(self, retrier: dict[str, Any], attempt: int) -> timedelta:
         delay = float(retrier.get("IntervalSeconds", 1)) * math.pow(
@@ -426,9 +793,9 @@ class Interpreter:
         name: str,
         state: dict[str, Any],
         value: Any,
-        context: dict[str, Any],
+        context: Context,
         thread: Thread,
-    ) -> Any:
+    ) -> tuple[Any, dict[str, Any]]:
         kind = state["Type"]
         effective = apply_input_path(state.get("InputPath", ABSENT), value, context)
         self._inspect("afterInputPath", effective)
@@ -442,17 +809,18 @@ class Interpreter:
         if "ResultSelector" in state:
             result = apply_parameters(state["ResultSelector"], result, context, self.intrinsic)
             self._inspect("afterResultSelector", result)
+        assigned = self._assign(state, result, context)
         output = apply_result_path(state.get("ResultPath", ABSENT), value, result)
         self._inspect("afterResultPath", output)
-        return apply_output_path(state.get("OutputPath", ABSENT), output, context)
+        return apply_output_path(state.get("OutputPath", ABSENT), output, context), assigned
 
-    def _parameters(self, state: dict[str, Any], effective: Any, context: dict[str, Any]) -> Any:
+    def _parameters(self, state: dict[str, Any], effective: Any, context: Context) -> Any:
         if "Parameters" not in state:
             return effective
         return apply_parameters(state["Parameters"], effective, context, self.intrinsic)
 
     def _seconds(
-        self, state: dict[str, Any], field: str, effective: Any, context: dict[str, Any]
+        self, state: dict[str, Any], field: str, effective: Any, context: Context
     ) -> float | None:
         found = self._count(state, field, effective, context, minimum=1)
         return None if found is None else float(found)
@@ -462,14 +830,14 @@ class Interpreter:
         name: str,
         state: dict[str, Any],
         effective: Any,
-        context: dict[str, Any],
+        context: Context,
         thread: Thread,
     ) -> Any:
         target = parse_resource(state["Resource"])
         token = None
         if target.wait_for_token or target.kind == "activity":
             token = self.tasks.new_token()
-            context = {**context, "Task": {"Token": token}}
+            context = context.extended(Task={"Token": token})
         parameters = self._parameters(state, effective, context)
         if "Parameters" in state:
             self._inspect("afterParameters", parameters)
@@ -485,15 +853,31 @@ class Interpreter:
         name: str,
         state: dict[str, Any],
         effective: Any,
-        context: dict[str, Any],
+        context: Context,
         thread: Thread,
     ) -> list[Any]:
         branch_input = self._parameters(state, effective, context)
+        return await self._run_parallel(name, state, branch_input, context, thread)
+
+    async def _run_parallel(
+        self,
+        name: str,
+        state: dict[str, Any],
+        branch_input: Any,
+        context: Context,
+        thread: Thread,
+    ) -> list[Any]:
         self._check_size(name, branch_input)
         self.log.add(thread, "ParallelStateStarted", workflow.now())
         started = thread.last
         branches = [
-            functools.partial(self.branch, branch, branch_input, Thread(last=started))
+            functools.partial(
+                self.branch,
+                branch,
+                branch_input,
+                Thread(last=started),
+                dict(_variables(context) or {}),
+            )
             for branch in state["Branches"]
         ]
         try:
@@ -509,7 +893,7 @@ class Interpreter:
         name: str,
         state: dict[str, Any],
         effective: Any,
-        context: dict[str, Any],
+        context: Context,
         thread: Thread,
     ) -> list[Any]:
         items = (
@@ -521,20 +905,34 @@ class Interpreter:
                 f"Map state input must be an array, but the selected value is {items!r}"[:1000],
             )
         inputs = self._map_inputs(state, items, effective, context)
-        processor = state.get("ItemProcessor") or state["Iterator"]
         limit = self._count(state, "MaxConcurrency", effective, context) or 0
         tolerated = self._tolerance(state, effective, context, len(inputs))
+        return await self._run_map(name, state, inputs, limit, tolerated, context, thread)
+
+    async def _run_map(
+        self,
+        name: str,
+        state: dict[str, Any],
+        inputs: list[Any],
+        limit: int,
+        tolerated: int | None,
+        context: Context,
+        thread: Thread,
+    ) -> list[Any]:
+        """A Map's iterations over `inputs`, inline or in chunks; its result."""
+        processor = state.get("ItemProcessor") or state["Iterator"]
+        variables = _variables(context) or {}
         self.log.add(thread, "MapStateStarted", workflow.now(), {"length": len(inputs)})
         try:
             if self.map_chunks is not None and len(inputs) > INLINE_ITERATIONS:
                 results, failures = await self.map_chunks(
-                    name, processor, inputs, limit, tolerated is not None, thread
+                    name, processor, inputs, limit, tolerated is not None, thread, variables
                 )
                 if tolerated is not None and failures > tolerated:
                     raise StatesError(TOLERATED_FAILURE, _TOLERANCE_CAUSE)
             else:
                 results, _ = await self.iterations(
-                    name, processor, inputs, 0, limit, tolerated, thread.last
+                    name, processor, inputs, 0, limit, tolerated, thread.last, variables
                 )
         except StatesError as err:
             self.log.add(thread, "MapStateFailed", workflow.now())
@@ -553,6 +951,7 @@ class Interpreter:
         limit: int,
         tolerated: int | None,
         started: int,
+        variables: dict[str, Any] | None = None,
     ) -> tuple[list[Any], int]:
         """Run a Map's iterations (`first_index` onwards), at most `limit` at once (0: all):
         their results in order, and how many failed. The first failure past `tolerated`
@@ -565,7 +964,7 @@ class Interpreter:
             details = {"name": name, "index": index}
             self.log.add(own, "MapIterationStarted", workflow.now(), details)
             try:
-                result = await self.branch(processor, item_input, own)
+                result = await self.branch(processor, item_input, own, dict(variables or {}))
             except StatesError as err:
                 self.log.add(own, "MapIterationFailed", workflow.now(), details)
                 failures += 1
@@ -586,7 +985,7 @@ class Interpreter:
         return await run_all_or_first_failure(runs, limit=limit), failures
 
     def _map_inputs(
-        self, state: dict[str, Any], items: list[Any], effective: Any, context: dict[str, Any]
+        self, state: dict[str, Any], items: list[Any], effective: Any, context: Context
     ) -> list[Any]:
         selector = state.get("ItemSelector", state.get("Parameters"))
         inputs: list[Any] = []
@@ -594,7 +993,7 @@ class Interpreter:
             if selector is None:
                 inputs.append(item)
                 continue
-            item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+            item_context = context.extended(Map={"Item": {"Index": index, "Value": item}})
             inputs.append(apply_parameters(selector, effective, item_context, self.intrinsic))
         batcher = state.get("ItemBatcher")
         if batcher is None:
@@ -617,7 +1016,7 @@ class Interpreter:
         block: dict[str, Any],
         field: str,
         effective: Any,
-        context: dict[str, Any],
+        context: Context,
         minimum: int = 0,
     ) -> int | None:
         """`field`'s literal value, or the integer its `...Path` form selects (at least
@@ -638,7 +1037,7 @@ class Interpreter:
         return found
 
     def _tolerance(
-        self, state: dict[str, Any], effective: Any, context: dict[str, Any], total: int
+        self, state: dict[str, Any], effective: Any, context: Context, total: int
     ) -> int | None:
         count = self._count(state, "ToleratedFailureCount", effective, context)
         percentage: float | None = None
@@ -657,12 +1056,26 @@ class Interpreter:
                     f"between 0 and 100: {found!r}",
                 )
             percentage = float(found)
-        if count is None and percentage is None:
-            return None
-        limits = [count] if count is not None else []
-        if percentage is not None:
-            limits.append(math.floor(total * percentage / 100))
-        return min(limits)
+        return _tolerated(count, percentage, total)
+
+
+def _tolerated(count: int | None, percentage: Any, total: int) -> int | None:
+    """How many failed iterations a Map tolerates: the lower of its count and its percentage
+    of `total`; None when it sets neither."""
+    if percentage is not None and (
+        isinstance(percentage, bool)
+        or not isinstance(percentage, int | float)
+        or not 0 <= percentage <= 100
+    ):
+        raise StatesError(
+            RUNTIME, f"ToleratedFailurePercentage must be a number from 0 to 100: {percentage!r}"
+        )
+    if count is None and percentage is None:
+        return None
+    limits = [count] if count is not None else []
+    if percentage is not None:
+        limits.append(math.floor(total * float(percentage) / 100))
+    return min(limits)
 
 
 async def run_all_or_first_failure(

@@ -1209,26 +1209,18 @@ class _Validator:
             )
 
 
-# --- What the interpreter runs today: a subset of what validates. ---
-
-_ENGINE_GAP: Final = "{what} is valid Amazon States Language that this engine does not run yet"
+# --- What the interpreter runs: everything that validates, today. ---
 
 
 def runnable_problems(definition: str | dict[str, Any]) -> list[Problem]:
-    """`validate_definition`'s problems, plus the valid features the interpreter does not
-    run yet (JSONata and variables): `CreateStateMachine` refuses both kinds, so nothing is
-    accepted that would not run."""
-    problems = validate_definition(definition)
-    if problems:
-        return problems
-    document = json.loads(definition) if isinstance(definition, str) else definition
-    gaps: list[Problem] = []
-    _engine_gaps(document, "", gaps)
-    return gaps
+    """The problems that keep `definition` from running: today, `validate_definition`'s.
+    The API checks definitions through here, so a language feature the interpreter cannot
+    run yet is refused in one place, naming where, rather than accepted and failing later."""
+    return validate_definition(definition)
 
 
 def check_runnable(definition: str | dict[str, Any]) -> dict[str, Any]:
-    """`check_definition`, refusing as well what the interpreter does not run yet."""
+    """`check_definition`, through `runnable_problems`."""
     problems = runnable_problems(definition)
     if problems:
         raise InvalidDefinition(problems)
@@ -1236,31 +1228,3 @@ def check_runnable(definition: str | dict[str, Any]) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(definition)
         return parsed
     return definition
-
-
-def _engine_gaps(machine: dict[str, Any], base: str, gaps: list[Problem]) -> None:
-    if machine.get("QueryLanguage") == "JSONata":
-        where = _pointer(base, "QueryLanguage") if base else "/QueryLanguage"
-        gaps.append(Problem(SCHEMA_VALIDATION_FAILED, _ENGINE_GAP.format(what="JSONata"), where))
-    for name, state in (machine.get("States") or {}).items():
-        at = _pointer(base, "States", name)
-        if not isinstance(state, dict):
-            continue
-        if state.get("QueryLanguage") == "JSONata":
-            what = _ENGINE_GAP.format(what="JSONata")
-            gaps.append(Problem(SCHEMA_VALIDATION_FAILED, what, _pointer(at, "QueryLanguage")))
-        blocks = [(state, at)]
-        blocks += [
-            (rule, _pointer(at, "Choices", i)) for i, rule in enumerate(state.get("Choices") or [])
-        ]
-        blocks += [(c, _pointer(at, "Catch", i)) for i, c in enumerate(state.get("Catch") or [])]
-        for block, where in blocks:
-            if isinstance(block, dict) and "Assign" in block:
-                what = _ENGINE_GAP.format(what="Assign (workflow variables)")
-                gaps.append(Problem(SCHEMA_VALIDATION_FAILED, what, _pointer(where, "Assign")))
-        for i, branch in enumerate(state.get("Branches") or []):
-            if isinstance(branch, dict):
-                _engine_gaps(branch, _pointer(at, "Branches", i), gaps)
-        for key in ("ItemProcessor", "Iterator"):
-            if isinstance(state.get(key), dict):
-                _engine_gaps(state[key], _pointer(at, key), gaps)
