@@ -105,3 +105,15 @@ async def test_a_state_picked_from_a_machine_and_bad_definitions(aws: Aws) -> No
     # A TestState call is not an execution: it is listed nowhere.
     arn = await aws.machine(f"tested-{uuid.uuid4().hex[:8]}", machine)
     assert (await aws("list_executions", stateMachineArn=arn))["executions"] == []
+
+
+async def test_a_jsonata_state_is_tested_with_its_variables(aws: Aws) -> None:
+    state = {
+        "Type": "Pass",
+        "QueryLanguage": "JSONata",
+        "Output": "{% $states.input.a + 1 %}",
+        "Assign": {"seen": "{% $states.input.a %}"},
+        "End": True,
+    }
+    answer = await aws("test_state", definition=json.dumps(state), input='{"a": 1}')
+    assert (answer["status"], json.loads(answer["output"])) == ("SUCCEEDED", 2)
