@@ -17,6 +17,7 @@ from temporalio.client import Client
 from api.app import create_app
 from api.auth import KeyRing, UnknownScope
 from api.flows import scopes
+from api.sfn.protocol import aws_json
 from core.db import SessionFactory
 from core.keys import ApiKeySpec, digest, new_key
 from core.publisher import LocalPagePublisher
@@ -70,12 +71,17 @@ def api_routes(app: FastAPI) -> list[APIRoute]:
     return found
 
 
+def signed_by_sigv4(route: APIRoute) -> bool:
+    """The AWS Step Functions API: AWS's signatures, not API keys (tests/sfn/)."""
+    return route.endpoint is aws_json
+
+
 def protected_routes() -> list[tuple[str, str]]:
     app = create_app(FLOWS, Settings(api_keys=specs()), "postgresql+psycopg://unused/none")
     routes = [
         (method, route.path)
         for route in api_routes(app)
-        if route.path != "/health"
+        if route.path != "/health" and not signed_by_sigv4(route)
         for method in sorted(route.methods or ())
     ]
     assert len(routes) >= 20, routes
@@ -87,7 +93,7 @@ def test_every_route_but_health_declares_a_scope() -> None:
     routes = api_routes(app)
     assert len(routes) >= 20
     for route in routes:
-        if route.path == "/health":
+        if route.path == "/health" or signed_by_sigv4(route):
             continue
         required = [
             getattr(dep.call, "required_scope", None) for dep in route.dependant.dependencies
@@ -103,6 +109,17 @@ async def test_no_key_is_401(guarded: httpx.AsyncClient, method: str, path: str)
     assert response.status_code == 401, response.text
     assert response.headers["WWW-Authenticate"] == "Bearer"
     assert "missing API key" in response.json()["detail"]
+
+
+async def test_with_keys_on_the_aws_api_is_closed_without_sigv4_credentials(
+    guarded: httpx.AsyncClient,
+) -> None:
+    # No STATEWRIGHT_SFN_CREDENTIALS_FILE: no AWS call passes, whatever it names or carries.
+    for headers in ({}, {"X-Amz-Target": "AWSStepFunctions.ListStateMachines"}, bearer("ops")):
+        response = await guarded.post("/", json={}, headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["__type"] == "UnrecognizedClientException"
+        assert "STATEWRIGHT_SFN_CREDENTIALS_FILE" in response.json()["message"]
 
 
 async def test_health_and_only_health_is_open(guarded: httpx.AsyncClient) -> None:
@@ -178,6 +195,7 @@ def test_each_flow_with_routes_has_a_write_scope() -> None:
         "webhooks:write",
         "cases:write",
         "reports:write",
+        "sfn:write",
         "runs:read",
         "runs:cancel",
         "admin",

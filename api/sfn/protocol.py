@@ -137,12 +137,16 @@ async def aws_json(request: Request) -> Response:
     operation = target.removeprefix(TARGET_PREFIX) if target.startswith(TARGET_PREFIX) else ""
     body = await request.body()
     try:
+        access = Access(state)
+        if access.closed:
+            # Before anything else: a closed endpoint does not even say what it offers.
+            access.check(request, body, operation)
         if operation not in OPERATIONS:
             raise SfnError(
                 "UnknownOperationException",
                 f"The operation {target or '(no X-Amz-Target)'} is not one this service offers",
             )
-        Access(state).check(request, body, operation)
+        access.check(request, body, operation)
         params = _params(body)
         sfn = Sfn(
             settings=state.settings,
