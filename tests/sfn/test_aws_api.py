@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 from temporalio.client import Client
@@ -310,3 +311,62 @@ async def test_a_jsonata_machine_is_created_and_run_through_the_api(aws: Aws) ->
         await aws.machine(unique("broken-jsonata"), broken)
     assert code_of(err) == "InvalidDefinition"
     assert "INVALID_JSONATA_EXPRESSION" in err.value.response["Error"]["Message"]
+
+
+async def test_a_machine_timeout_ends_the_execution_timed_out(aws: Aws) -> None:
+    slow = {
+        "TimeoutSeconds": 1,
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}},
+    }
+    arn = await aws.machine(unique("timeout"), slow)
+    started = await aws("start_execution", stateMachineArn=arn)
+    done = await aws.finished(started["executionArn"])
+    assert (done["status"], done["error"]) == ("TIMED_OUT", "States.Timeout")
+    history = await aws("get_execution_history", executionArn=started["executionArn"])
+    assert history["events"][-1]["type"] == "ExecutionTimedOut"
+    listed = await aws("list_executions", stateMachineArn=arn, statusFilter="TIMED_OUT")
+    assert [e["executionArn"] for e in listed["executions"]] == [started["executionArn"]]
+
+
+async def test_history_reversed_and_without_data(aws: Aws) -> None:
+    arn = await aws.machine(unique("history"), HELLO)
+    started = await aws("start_execution", stateMachineArn=arn, input='{"a": 1, "b": 1}')
+    await aws.finished(started["executionArn"])
+    forward = (await aws("get_execution_history", executionArn=started["executionArn"]))["events"]
+    backward = await aws(
+        "get_execution_history",
+        executionArn=started["executionArn"],
+        reverseOrder=True,
+        includeExecutionData=False,
+        maxResults=3,
+    )
+    assert [e["id"] for e in backward["events"]] == [e["id"] for e in forward[::-1][:3]]
+    assert "nextToken" in backward
+    assert all(
+        "output" not in details and "input" not in details
+        for event in backward["events"]
+        for key, details in event.items()
+        if key.endswith("EventDetails")
+    )
+
+
+async def test_start_sync_execution_is_taken_on_boto3s_sync_host_too(
+    api: str, worker: Worker
+) -> None:
+    aws = Aws(api)
+    arn = await aws.machine(unique("sync-host"), HELLO, type="EXPRESS")
+    port = api.rsplit(":", 1)[1]
+    async with httpx.AsyncClient(base_url=api) as http:
+        # What boto3 sends with its default config: the operation's `sync-` host prefix.
+        response = await http.post(
+            "/",
+            content=json.dumps({"stateMachineArn": arn, "input": '{"a": 2, "b": 2}'}),
+            headers={
+                "Host": f"sync-127.0.0.1:{port}",
+                "Content-Type": "application/x-amz-json-1.0",
+                "X-Amz-Target": "AWSStepFunctions.StartSyncExecution",
+            },
+        )
+    assert response.status_code == 200, response.text
+    assert json.loads(response.json()["output"])["sum"] == 4
