@@ -861,9 +861,7 @@ SCENARIOS: dict[str, Scenario] = {
         SFN_RETRIED_AND_CAUGHT, {"key": "recorded", "failures": 1}
     ),
     "sfn_large_map": _state_machine(SFN_LARGE_MAP, list(range(1200))),
-    "sfn_jsonata_and_variables": _state_machine(
-        SFN_JSONATA_AND_VARIABLES, {"base": 40, "b": 2}
-    ),
+    "sfn_jsonata_and_variables": _state_machine(SFN_JSONATA_AND_VARIABLES, {"base": 40, "b": 2}),
     "sfn_callback": _state_machine(
         SFN_CALLBACK, {}, answer={"kind": "success", "output": {"approved": True}}
     ),
