@@ -24,13 +24,9 @@ with workflow.unsafe.imports_passed_through():
         handler_modes,  # noqa: F401  (one set shared with the sandbox)
         map_chunks,
     )
-    from workflows.asl.engine import (
-        Execution,
-        Interpreter,
-        StatesError,
-        run_all_or_first_failure,
-    )
+    from workflows.asl.engine import Interpreter, run_all_or_first_failure
     from workflows.asl.events import EventLog, Thread, payload
+    from workflows.asl.state_data import Execution, StatesError
     from workflows.asl.tasks import Callbacks, WorkflowTaskRunner
     from workflows.contracts import (
         ActivityStarted,

@@ -16,164 +16,46 @@ import functools
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 
-from workflows.asl import choice, jsonata_eval, paths
-from workflows.asl.choice import NO_CHOICE_MATCHED
+from workflows.asl import choice
 from workflows.asl.events import MAX_PAYLOAD_BYTES, EventLog, Thread, payload, payload_size
-from workflows.asl.intrinsics import IntrinsicError, Sources, evaluate_expression
-from workflows.asl.jsonata_eval import QUERY_EVALUATION_ERROR, QueryError
-from workflows.asl.jsonata_eval import Sources as JsonataSources
+from workflows.asl.intrinsics import Sources, evaluate_expression
+from workflows.asl.jsonata_states import JsonataStates
 from workflows.asl.map_chunks import INLINE_ITERATIONS
 from workflows.asl.paths import (
     ABSENT,
     RUNTIME,
-    PathError,
     PathField,
     apply_result_path,
 )
-from workflows.asl.resources import Target, parse_resource
+from workflows.asl.resources import parse_resource
+from workflows.asl.state_data import (
+    DATA_LIMIT,
+    JSONATA,
+    TOLERANCE_CAUSE,
+    TOLERATED_FAILURE,
+    Context,
+    Execution,
+    StatesError,
+    TaskCall,
+    TaskRunner,
+    apply_input_path,
+    apply_output_path,
+    apply_parameters,
+    as_states_error,
+    choose,
+    iso_time,
+    matches_error,
+    parse_timestamp,
+    select,
+    tolerated_failures,
+    variables_of,
+)
 from workflows.asl.validate import is_timestamp
-
-ALL: Final = "States.ALL"
-TASK_FAILED: Final = "States.TaskFailed"
-TIMEOUT: Final = "States.Timeout"
-DATA_LIMIT: Final = "States.DataLimitExceeded"
-INTRINSIC_FAILURE: Final = "States.IntrinsicFailure"
-TOLERATED_FAILURE: Final = "States.ExceedToleratedFailureThreshold"
-JSONATA: Final = "JSONata"
-_TOLERANCE_CAUSE: Final = "The specified tolerated failure threshold was exceeded"
-_NO_CHOICE_CAUSE: Final = "No Choice Rules matched and no Default was specified."
-_TERMINAL: Final = frozenset({RUNTIME, DATA_LIMIT})
-"""Errors `States.ALL` does not match (AWS: "can't be caught by States.ALL")."""
-
-
-class StatesError(Exception):
-    """An ASL error: a name (`States.Timeout`, a handler's `ValueError`, ...) and a cause."""
-
-    def __init__(self, error: str, cause: str | None = None) -> None:
-        super().__init__(f"{error}: {cause}" if cause else error)
-        self.error = error
-        self.cause = cause
-
-    def as_output(self) -> dict[str, Any]:
-        """What a Catch hands on: `{"Error", "Cause"}`."""
-        out: dict[str, Any] = {"Error": self.error}
-        if self.cause is not None:
-            out["Cause"] = self.cause
-        return out
-
-
-@dataclass(frozen=True)
-class Execution:
-    """What `$$.Execution` and `$$.StateMachine` tell: fixed for the whole run."""
-
-    arn: str
-    name: str
-    input: Any
-    role_arn: str
-    start_time: datetime
-    state_machine_arn: str
-    state_machine_name: str
-    redrive_count: int = 0
-
-
-class TaskRunner:
-    """Runs a Task state's resource once; `tasks.WorkflowTaskRunner` is the real one."""
-
-    def new_token(self) -> str:
-        """A task token for a callback task (`.waitForTaskToken`, an activity)."""
-        raise NotImplementedError
-
-    async def run(self, call: TaskCall) -> Any:
-        """The task's result; raises `StatesError` when it fails."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class TaskCall:
-    """One attempt of a Task state, its `Parameters` resolved."""
-
-    state_name: str
-    target: Target
-    parameters: Any
-    thread: Thread
-    timeout: float | None
-    heartbeat: float | None
-    token: str | None
-
-
-def iso_time(at: datetime) -> str:
-    """A time as AWS writes it in the context object: UTC, milliseconds, `Z`."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class Context(dict[str, Any]):
-    """The context object (`$$`) a state sees, with the workflow variables in its scope
-    carried beside it, not in it: `$$` paths never see them, `$name` paths do."""
-
-    variables: dict[str, Any] | None = None
-
-    def extended(self, **extra: Any) -> Context:
-        """This context with more members (`Task`, `Map`), and the same variables."""
-        context = Context({**self, **extra})
-        context.variables = self.variables
-        return context
-
-
-def _variables(context: Any) -> dict[str, Any] | None:
-    return getattr(context, "variables", None)
-
-
-# The data flow with the variables of the state's scope; each takes them from the context.
-
-
-def select(path: str | paths.Path, data: Any, context: Any = None) -> Any:
-    return paths.select(path, data, context, variables=_variables(context))
-
-
-def apply_input_path(path: PathField, data: Any, context: Any) -> Any:
-    return paths.apply_input_path(path, data, context, variables=_variables(context))
-
-
-def apply_output_path(path: PathField, data: Any, context: Any) -> Any:
-    return paths.apply_output_path(path, data, context, variables=_variables(context))
-
-
-def apply_parameters(template: Any, data: Any, context: Any, intrinsic: paths.Intrinsic) -> Any:
-    return paths.apply_parameters(template, data, context, intrinsic, variables=_variables(context))
-
-
-def choose(state: dict[str, Any], data: Any, context: Any) -> str | None:
-    return choice.choose(state, data, context, variables=_variables(context))
-
-
-def _as_states_error(err: Exception) -> StatesError:
-    if isinstance(err, StatesError):
-        return err
-    if isinstance(err, PathError):
-        return StatesError(err.error, err.cause)
-    if isinstance(err, IntrinsicError):
-        return StatesError(INTRINSIC_FAILURE, err.cause)
-    if isinstance(err, QueryError):
-        return StatesError(QUERY_EVALUATION_ERROR, err.cause)
-    return StatesError(RUNTIME, str(err))
-
-
-def _matches(error_equals: list[str], error: str) -> bool:
-    if error == RUNTIME:
-        # AWS: "A States.Runtime error isn't retriable, and will always cause the execution
-        # to fail", named or not.
-        return False
-    if error in error_equals:
-        return True
-    if ALL in error_equals:
-        return error not in _TERMINAL
-    # States.TaskFailed matches any error except States.Timeout (the spec's wildcard rule).
-    return TASK_FAILED in error_equals and error not in _TERMINAL and error != TIMEOUT
 
 
 @dataclass
@@ -198,7 +80,7 @@ inputs, MaxConcurrency, whether failures are tolerated, thread, variables)` to `
 failures)`."""
 
 
-class Interpreter:
+class Interpreter(JsonataStates):
     """One execution of one definition."""
 
     def __init__(
@@ -273,7 +155,7 @@ class Interpreter:
                 else:
                     output, next_state, assigned = await self._simple(kind, state, value, context)
             except Exception as err:
-                raise _as_states_error(err) from None
+                raise as_states_error(err) from None
         self._check_size(name, output)
         # Every Assign of the state read the variables as they were when it was entered.
         scope.update(assigned)
@@ -406,7 +288,7 @@ class Interpreter:
     ) -> tuple[str | None, dict[str, Any] | None]:
         """The next state, and the rule that chose it (None for the Default)."""
         for rule in state["Choices"]:
-            if choice.matches(rule, data, context, variables=_variables(context)):
+            if choice.matches(rule, data, context, variables=variables_of(context)):
                 return rule["Next"], rule
         return choose(state, data, context), None
 
@@ -441,7 +323,7 @@ class Interpreter:
         except StatesError as err:
             return err
         except Exception as err:
-            return _as_states_error(err)
+            return as_states_error(err)
         # AWS leaves the error out of the history when a Fail state names none.
         return StatesError(error or "", cause)
 
@@ -468,7 +350,7 @@ class Interpreter:
                         f"The TimestampPath parameter does not reference a valid ISO-8601 "
                         f"extended offset date-time format string: {stamp!r}",
                     )
-            delay = (_parse_timestamp(stamp) - now).total_seconds()
+            delay = (parse_timestamp(stamp) - now).total_seconds()
         if delay > 0:
             await workflow.sleep(timedelta(seconds=delay))
 
@@ -499,9 +381,9 @@ class Interpreter:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                err = _as_states_error(exc)
+                err = as_states_error(exc)
             index = next(
-                (i for i, r in enumerate(retriers) if _matches(r["ErrorEquals"], err.error)),
+                (i for i, r in enumerate(retriers) if matches_error(r["ErrorEquals"], err.error)),
                 None,
             )
             if index is not None and used[index] < retriers[index].get("MaxAttempts", 3):
@@ -513,11 +395,11 @@ class Interpreter:
                 retry_count += 1
                 continue
             for catcher in state.get("Catch", []):
-                if _matches(catcher["ErrorEquals"], err.error):
+                if matches_error(catcher["ErrorEquals"], err.error):
                     try:
                         output, assigned = self._caught(catcher, value, err, context, jsonata)
                     except Exception as path_err:
-                        raise _as_states_error(path_err) from None
+                        raise as_states_error(path_err) from None
                     if self.testing is not None:
                         self.testing.status = "CAUGHT_ERROR"
                         self.testing.caught = err
@@ -544,239 +426,6 @@ class Interpreter:
             else error_output
         )
         return output, self._resolve_assign(catcher, states, context)
-
-    # --- JSONata states: Arguments, Output, Assign and {% %} expressions. ---
-
-    def _sources(self) -> JsonataSources:
-        return JsonataSources(
-            now=workflow.now(), random=workflow.random().random, uuid4=workflow.uuid4
-        )
-
-    def _resolve(self, template: Any, states: dict[str, Any], context: Context, field: str) -> Any:
-        return jsonata_eval.resolve(
-            template, states, _variables(context) or {}, self._sources(), field=field
-        )
-
-    def _resolve_assign(
-        self, block: dict[str, Any], states: dict[str, Any], context: Context
-    ) -> dict[str, Any]:
-        if "Assign" not in block:
-            return {}
-        assigned: dict[str, Any] = self._resolve(block["Assign"], states, context, "Assign")
-        return assigned
-
-    def _jsonata_value(
-        self, state: dict[str, Any], field: str, states: dict[str, Any], context: Context
-    ) -> Any:
-        """A field that is a literal or a `{% %}` expression; None when it is absent."""
-        value = state.get(field)
-        if isinstance(value, str) and jsonata_eval.is_expression(value):
-            return jsonata_eval.evaluate(
-                value, states, _variables(context) or {}, self._sources(), field=field
-            )
-        return value
-
-    def _jsonata_count(
-        self,
-        state: dict[str, Any],
-        field: str,
-        states: dict[str, Any],
-        context: Context,
-        minimum: int = 0,
-    ) -> int | None:
-        found = self._jsonata_value(state, field, states, context)
-        if found is None:
-            return None
-        if isinstance(found, float) and found.is_integer():
-            found = int(found)
-        if isinstance(found, bool) or not isinstance(found, int) or found < minimum:
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
-                f"The field '{field}' must be an integer of at least {minimum}, not {found!r}",
-            )
-        return found
-
-    async def _jsonata_simple(
-        self, kind: str, state: dict[str, Any], value: Any, context: Context
-    ) -> tuple[Any, str | None, dict[str, Any]]:
-        states: dict[str, Any] = {"input": value, "context": dict(context)}
-        if kind == "Fail":
-            raise self._jsonata_fail(state, states, context)
-        next_state: str | None = None
-        rule: dict[str, Any] | None = None
-        if kind == "Choice":
-            next_state, rule = self._jsonata_choose(state, states, context)
-        elif kind == "Wait":
-            if self.testing is None:
-                await self._jsonata_wait(state, states, context)
-            next_state = self._next(state)
-        elif kind == "Pass":
-            next_state = self._next(state)
-        # A matching Choice rule's own Output and Assign come first.
-        source = rule if rule is not None and "Output" in rule else state
-        output = (
-            self._resolve(source["Output"], states, context, "Output")
-            if "Output" in source
-            else value
-        )
-        assigned = self._resolve_assign(state, states, context)
-        if rule is not None:
-            assigned.update(self._resolve_assign(rule, states, context))
-        return output, next_state, assigned
-
-    def _jsonata_choose(
-        self, state: dict[str, Any], states: dict[str, Any], context: Context
-    ) -> tuple[str | None, dict[str, Any] | None]:
-        for index, rule in enumerate(state["Choices"]):
-            field = f"Choices[{index}]/Condition"
-            holds = jsonata_eval.evaluate(
-                rule["Condition"], states, _variables(context) or {}, self._sources(), field=field
-            )
-            if not isinstance(holds, bool):
-                raise StatesError(
-                    QUERY_EVALUATION_ERROR,
-                    f"The Condition of Choices[{index}] must evaluate to a boolean, not {holds!r}",
-                )
-            if holds:
-                next_state: str = rule["Next"]
-                return next_state, rule
-        if "Default" in state:
-            default: str = state["Default"]
-            return default, None
-        raise StatesError(
-            NO_CHOICE_MATCHED, "No Choice Rules matched and no Default was specified."
-        )
-
-    async def _jsonata_wait(
-        self, state: dict[str, Any], states: dict[str, Any], context: Context
-    ) -> None:
-        if "Seconds" in state:
-            seconds = self._jsonata_count(state, "Seconds", states, context)
-            delay = float(seconds or 0)
-        else:
-            stamp = self._jsonata_value(state, "Timestamp", states, context)
-            if not isinstance(stamp, str) or not is_timestamp(stamp):
-                raise StatesError(
-                    QUERY_EVALUATION_ERROR, f"The Timestamp is not a valid timestamp: {stamp!r}"
-                )
-            delay = (_parse_timestamp(stamp) - workflow.now()).total_seconds()
-        if delay > 0:
-            await workflow.sleep(timedelta(seconds=delay))
-
-    def _jsonata_fail(
-        self, state: dict[str, Any], states: dict[str, Any], context: Context
-    ) -> StatesError:
-        try:
-            error = self._jsonata_value(state, "Error", states, context)
-            cause = self._jsonata_value(state, "Cause", states, context)
-        except Exception as err:
-            return _as_states_error(err)
-        for name, found in (("Error", error), ("Cause", cause)):
-            if found is not None and not isinstance(found, str):
-                return StatesError(
-                    QUERY_EVALUATION_ERROR, f"The field '{name}' must be a string, not {found!r}"
-                )
-        return StatesError(error or "", cause)
-
-    async def _jsonata_body(
-        self,
-        name: str,
-        state: dict[str, Any],
-        value: Any,
-        context: Context,
-        thread: Thread,
-    ) -> tuple[Any, dict[str, Any]]:
-        kind = state["Type"]
-        states: dict[str, Any] = {"input": value, "context": dict(context)}
-        if kind == "Task":
-            result = await self._jsonata_task(name, state, states, context, thread)
-        elif kind == "Parallel":
-            branch_input = (
-                self._resolve(state["Arguments"], states, context, "Arguments")
-                if "Arguments" in state
-                else value
-            )
-            self._inspect("afterArguments", branch_input)
-            result = await self._run_parallel(name, state, branch_input, context, thread)
-        else:
-            result = await self._jsonata_map(name, state, states, context, thread)
-        self._inspect("result", result)
-        states["result"] = result
-        output = (
-            self._resolve(state["Output"], states, context, "Output")
-            if "Output" in state
-            else result
-        )
-        return output, self._resolve_assign(state, states, context)
-
-    async def _jsonata_task(
-        self,
-        name: str,
-        state: dict[str, Any],
-        states: dict[str, Any],
-        context: Context,
-        thread: Thread,
-    ) -> Any:
-        target = parse_resource(state["Resource"])
-        token = None
-        if target.wait_for_token or target.kind == "activity":
-            token = self.tasks.new_token()
-            context = context.extended(Task={"Token": token})
-            states = {**states, "context": dict(context)}
-        arguments = (
-            self._resolve(state["Arguments"], states, context, "Arguments")
-            if "Arguments" in state
-            else states["input"]
-        )
-        self._inspect("afterArguments", arguments)
-        self._check_size(name, arguments)
-        timeout = self._jsonata_count(state, "TimeoutSeconds", states, context, minimum=1)
-        heartbeat = self._jsonata_count(state, "HeartbeatSeconds", states, context, minimum=1)
-        return await self.tasks.run(
-            TaskCall(
-                name,
-                target,
-                arguments,
-                thread,
-                None if timeout is None else float(timeout),
-                None if heartbeat is None else float(heartbeat),
-                token,
-            )
-        )
-
-    async def _jsonata_map(
-        self,
-        name: str,
-        state: dict[str, Any],
-        states: dict[str, Any],
-        context: Context,
-        thread: Thread,
-    ) -> list[Any]:
-        items = (
-            self._resolve(state["Items"], states, context, "Items")
-            if "Items" in state
-            else states["input"]
-        )
-        if not isinstance(items, list):
-            raise StatesError(
-                QUERY_EVALUATION_ERROR,
-                f"The Map state's items must be an array, not {items!r}"[:1000],
-            )
-        inputs = []
-        for index, item in enumerate(items):
-            if "ItemSelector" not in state:
-                inputs.append(item)
-                continue
-            item_context = context.extended(Map={"Item": {"Index": index, "Value": item}})
-            item_states = {**states, "context": dict(item_context)}
-            inputs.append(
-                self._resolve(state["ItemSelector"], item_states, item_context, "ItemSelector")
-            )
-        limit = self._jsonata_count(state, "MaxConcurrency", states, context) or 0
-        count = self._jsonata_count(state, "ToleratedFailureCount", states, context)
-        percentage = self._jsonata_value(state, "ToleratedFailurePercentage", states, context)
-        tolerated = _tolerated(count, percentage, len(inputs))
-        return await self._run_map(name, state, inputs, limit, tolerated, context, thread)
 
     def _retry_delay(self, retrier: dict[str, Any], attempt: int) -> timedelta:
         delay = float(retrier.get("IntervalSeconds", 1)) * math.pow(
@@ -876,7 +525,7 @@ class Interpreter:
                 branch,
                 branch_input,
                 Thread(last=started),
-                dict(_variables(context) or {}),
+                dict(variables_of(context) or {}),
             )
             for branch in state["Branches"]
         ]
@@ -921,7 +570,7 @@ class Interpreter:
     ) -> list[Any]:
         """A Map's iterations over `inputs`, inline or in chunks; its result."""
         processor = state.get("ItemProcessor") or state["Iterator"]
-        variables = _variables(context) or {}
+        variables = variables_of(context) or {}
         self.log.add(thread, "MapStateStarted", workflow.now(), {"length": len(inputs)})
         try:
             if self.map_chunks is not None and len(inputs) > INLINE_ITERATIONS:
@@ -929,7 +578,7 @@ class Interpreter:
                     name, processor, inputs, limit, tolerated is not None, thread, variables
                 )
                 if tolerated is not None and failures > tolerated:
-                    raise StatesError(TOLERATED_FAILURE, _TOLERANCE_CAUSE)
+                    raise StatesError(TOLERATED_FAILURE, TOLERANCE_CAUSE)
             else:
                 results, _ = await self.iterations(
                     name, processor, inputs, 0, limit, tolerated, thread.last, variables
@@ -937,7 +586,7 @@ class Interpreter:
         except StatesError as err:
             self.log.add(thread, "MapStateFailed", workflow.now())
             if tolerated is not None and err.error != TOLERATED_FAILURE:
-                raise StatesError(TOLERATED_FAILURE, _TOLERANCE_CAUSE) from err
+                raise StatesError(TOLERATED_FAILURE, TOLERANCE_CAUSE) from err
             raise
         self.log.add(thread, "MapStateSucceeded", workflow.now())
         return results
@@ -1056,26 +705,7 @@ class Interpreter:
                     f"between 0 and 100: {found!r}",
                 )
             percentage = float(found)
-        return _tolerated(count, percentage, total)
-
-
-def _tolerated(count: int | None, percentage: Any, total: int) -> int | None:
-    """How many failed iterations a Map tolerates: the lower of its count and its percentage
-    of `total`; None when it sets neither."""
-    if percentage is not None and (
-        isinstance(percentage, bool)
-        or not isinstance(percentage, int | float)
-        or not 0 <= percentage <= 100
-    ):
-        raise StatesError(
-            RUNTIME, f"ToleratedFailurePercentage must be a number from 0 to 100: {percentage!r}"
-        )
-    if count is None and percentage is None:
-        return None
-    limits = [count] if count is not None else []
-    if percentage is not None:
-        limits.append(math.floor(total * float(percentage) / 100))
-    return min(limits)
+        return tolerated_failures(count, percentage, total)
 
 
 async def run_all_or_first_failure(
@@ -1116,12 +746,3 @@ async def run_all_or_first_failure(
         # Let the cancelled siblings record how they ended before the failure moves on.
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-
-
-def _parse_timestamp(text: str) -> datetime:
-    # fromisoformat takes at most microseconds and a "Z" since Python 3.11.
-    head, _, rest = text.partition(".")
-    if rest:
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = head + "." + rest[: min(digits, 6)].ljust(6, "0") + rest[digits:]
-    return datetime.fromisoformat(text)

@@ -28,9 +28,9 @@ from temporalio.exceptions import (
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 from workflows.asl import handler_modes
-from workflows.asl.engine import TIMEOUT, Execution, StatesError, TaskCall, TaskRunner
 from workflows.asl.events import EventLog, Json, Thread, payload, to_json
 from workflows.asl.resources import function_arn, function_name, lambda_response
+from workflows.asl.state_data import TIMEOUT, Execution, StatesError, TaskCall, TaskRunner
 from workflows.asl.tokens import make_token, read_token
 from workflows.contracts import (
     TASK_FAILED_TYPE,
