@@ -16,7 +16,7 @@ from api.sfn.arns import check_role
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError, validation
 from core.models import StateMachineRevisionRow, StateMachineRow
-from workflows.asl.validate import InvalidDefinition, check_runnable, runnable_problems
+from workflows.asl.validate import InvalidDefinition, check_definition, validate_definition
 
 MAX_DEFINITION = 1024 * 1024
 TYPES = ("STANDARD", "EXPRESS")
@@ -27,7 +27,7 @@ TRACING_OFF = {"enabled": False}
 def _definition(params: dict[str, Any]) -> str:
     text = shapes.required(params, "definition", max_length=MAX_DEFINITION)
     try:
-        check_runnable(text)
+        check_definition(text)
     except InvalidDefinition as err:
         raise SfnError("InvalidDefinition", str(err)) from None
     return text
@@ -206,7 +206,7 @@ async def list_machines(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
 async def validate(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     text = shapes.required(params, "definition", max_length=MAX_DEFINITION)
     _type(params)
-    problems = runnable_problems(text)
+    problems = validate_definition(text)
     return {
         "result": "FAIL" if problems else "OK",
         "diagnostics": [

@@ -20,7 +20,7 @@ from api.sfn.arns import check_role
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError, validation
 from workflows.asl.events import to_json
-from workflows.asl.validate import InvalidDefinition, check_runnable
+from workflows.asl.validate import InvalidDefinition, check_definition
 from workflows.contracts import ExecutionInput, TestStateResult
 from workflows.ids import TEST_STATE_RUNS
 
@@ -65,7 +65,7 @@ def _machine(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 def _checked(machine: dict[str, Any]) -> dict[str, Any]:
     try:
-        return check_runnable(json.dumps(machine))
+        return check_definition(json.dumps(machine))
     except InvalidDefinition as err:
         raise SfnError("InvalidDefinition", str(err)) from None
 

@@ -12,7 +12,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
 import tests.sfn.handlers  # noqa: F401  (registers the handlers the definitions call)
-from workflows.asl.validate import check_runnable
+from workflows.asl.validate import check_definition
 from workflows.contracts import ExecutionInput
 from workflows.ids import EXECUTION_RUNS
 from workflows.state_machines import StateMachineWorkflow
@@ -52,7 +52,7 @@ class Executor:
         name = name or uuid.uuid4().hex
         arn = f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
         request = ExecutionInput(
-            definition=check_runnable(json.dumps(definition)),
+            definition=check_definition(json.dumps(definition)),
             input={} if value is None else value,
             execution_arn=arn,
             name=name,

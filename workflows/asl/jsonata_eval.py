@@ -570,28 +570,6 @@ _install_clock()
 # --- Values in and out. ---
 
 
-def _to_jsonata(value: Any) -> Any:
-    """A copy of a JSON value with ``null`` as the library's ``NULL_VALUE`` (None is undefined)."""
-    if not isinstance(value, dict | list):
-        return _NULL if value is None else value
-    root: Any = {} if isinstance(value, dict) else []
-    stack: list[tuple[Any, Any]] = [(value, root)]
-    while stack:
-        source, target = stack.pop()
-        pairs = source.items() if isinstance(source, dict) else enumerate(source)
-        for key, item in pairs:
-            if isinstance(item, dict | list):
-                child: Any = {} if isinstance(item, dict) else []
-                stack.append((item, child))
-            else:
-                child = _NULL if item is None else item
-            if isinstance(target, dict):
-                target[key] = child
-            else:
-                target.append(child)
-    return root
-
-
 class _Undefined(Exception):
     """The value (or the function it is) has no JSON form."""
 
@@ -614,10 +592,12 @@ def _scalar(value: Any) -> Any:
     raise _Undefined
 
 
-def _to_json(value: Any) -> Any:
-    """Plain JSON from a library result, built afresh (``JSON.stringify`` rules for functions)."""
+def _rebuild(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """A copy of a JSON-like tree, built without recursion (values may nest deeper than
+    Python's recursion limit), each leaf through `leaf`. A leaf that raises `_Undefined` is
+    left out of an object and is null in an array, as `JSON.stringify` does."""
     if not isinstance(value, dict | list):
-        return _scalar(value)
+        return leaf(value)
     root: Any = {} if isinstance(value, dict) else []
     stack: list[tuple[Any, Any]] = [(value, root)]
     while stack:
@@ -629,7 +609,7 @@ def _to_json(value: Any) -> Any:
                 stack.append((item, child))
             else:
                 try:
-                    child = _scalar(item)
+                    child = leaf(item)
                 except _Undefined:
                     if isinstance(target, dict):
                         continue
@@ -639,6 +619,16 @@ def _to_json(value: Any) -> Any:
             else:
                 target.append(child)
     return root
+
+
+def _to_jsonata(value: Any) -> Any:
+    """A copy of a JSON value with ``null`` as the library's ``NULL_VALUE`` (None is undefined)."""
+    return _rebuild(value, lambda item: _NULL if item is None else item)
+
+
+def _to_json(value: Any) -> Any:
+    """Plain JSON from a library result, built afresh (``JSON.stringify`` rules for functions)."""
+    return _rebuild(value, _scalar)
 
 
 # --- Running an expression. ---

@@ -1207,24 +1207,3 @@ class _Validator:
                 'The field "ExecutionType" is only used with distributed Map',
                 _pointer(where, "ExecutionType"),
             )
-
-
-# --- What the interpreter runs: everything that validates, today. ---
-
-
-def runnable_problems(definition: str | dict[str, Any]) -> list[Problem]:
-    """The problems that keep `definition` from running: today, `validate_definition`'s.
-    The API checks definitions through here, so a language feature the interpreter cannot
-    run yet is refused in one place, naming where, rather than accepted and failing later."""
-    return validate_definition(definition)
-
-
-def check_runnable(definition: str | dict[str, Any]) -> dict[str, Any]:
-    """`check_definition`, through `runnable_problems`."""
-    problems = runnable_problems(definition)
-    if problems:
-        raise InvalidDefinition(problems)
-    if isinstance(definition, str):
-        parsed: dict[str, Any] = json.loads(definition)
-        return parsed
-    return definition
