@@ -301,6 +301,24 @@ class MapChunkResult(BaseModel):
     failures: int
 
 
+class Redrive(BaseModel):
+    """How a redriven execution continues its earlier runs (`RedriveExecution`)."""
+
+    count: int
+    """How many times the execution has been redriven, this time included."""
+    at: datetime
+    """When this redrive was asked for: AWS's `redriveDate`."""
+    first_start: datetime
+    """When the execution first started: its `startDate` stays that."""
+    earlier_runs: list[str]
+    """The Temporal run ids of the execution's earlier runs, oldest first: its history is
+    theirs, then this run's."""
+    plan: dict[str, Any] = {}
+    """Where the last run stood when it ended (`workflows.asl.redrive`)."""
+    client_token: str | None = None
+    """The `clientToken` of the request: the same token asks for the same redrive."""
+
+
 class ExecutionInput(BaseModel):
     """How a state machine's execution starts: the definition it runs, pinned at start as AWS
     pins a revision, and what the context object (`$$`) tells about the execution."""
@@ -323,6 +341,8 @@ class ExecutionInput(BaseModel):
     """Whether each handler the definition names runs as a local activity, as the API knew
     them at start: pinned in the history, so a replay schedules what the run did. A handler
     not named here is decided by the worker, with a marker in the history."""
+    redrive: Redrive | None = None
+    """Set for a redriven execution's run: where to continue from."""
 
 
 class TestStateResult(BaseModel):

@@ -52,18 +52,29 @@ class StateMachineWorkflow:
         self.execution: ExecutionInput | None = None
         self.map_runs = 0
         self.language = "JSONPath"
+        self.position: dict[str, Any] = {}
+        """Where the execution stands (`asl.redrive`): what a redrive continues from."""
 
     @workflow.run
     async def run(self, execution: ExecutionInput) -> Any:
         chunk = execution.map_chunk
+        redriven = execution.redrive
+        if chunk is not None:
+            started_at = chunk.execution_start
+        elif redriven is not None:
+            started_at = redriven.first_start
+        else:
+            started_at = workflow.info().start_time
         info = Execution(
             arn=execution.execution_arn,
             name=execution.name,
             input=execution.input,
             role_arn=execution.role_arn,
-            start_time=chunk.execution_start if chunk else workflow.info().start_time,
+            start_time=started_at,
             state_machine_arn=execution.state_machine_arn,
             state_machine_name=execution.state_machine_name,
+            redrive_count=redriven.count if redriven is not None else 0,
+            redrive_time=redriven.at if redriven is not None else None,
         )
         self.execution = execution
         tasks = WorkflowTaskRunner(
@@ -98,13 +109,19 @@ class StateMachineWorkflow:
                 cause=report.cause,
                 inspection=report.inspection,
             )
-        thread = Thread()
-        self.log.add(
-            thread,
-            "ExecutionStarted",
-            workflow.now(),
-            {**payload("input", execution.input), "roleArn": execution.role_arn},
-        )
+        thread = Thread(node=self.position)
+        if redriven is not None:
+            self.log.add(
+                thread, "ExecutionRedriven", workflow.now(), {"redriveCount": redriven.count}
+            )
+            thread.resume = redriven.plan
+        else:
+            self.log.add(
+                thread,
+                "ExecutionStarted",
+                workflow.now(),
+                {**payload("input", execution.input), "roleArn": execution.role_arn},
+            )
         try:
             output = await interpreter.branch(execution.definition, execution.input, thread)
         except StatesError as err:
@@ -212,6 +229,11 @@ class StateMachineWorkflow:
     def aws_history(self) -> list[dict[str, Any]]:
         """The execution's events so far, in AWS's `HistoryEvent` shape."""
         return self.log.rendered()
+
+    @workflow.query(name="redrive_plan")
+    def redrive_plan(self) -> dict[str, Any]:
+        """Where the execution stood when it ended: what `RedriveExecution` continues from."""
+        return self.position
 
     @workflow.update(name="complete_task")
     def complete_task(self, callback: TaskCallback) -> None:

@@ -35,6 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.sfn import shapes, state_machines
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError
+from api.sfn.redrivable import refusal
 from core.search_attributes import EXECUTION_NAME, STATE_MACHINE
 from workflows.asl.events import EventLog, Thread, detail_key, payload_text
 from workflows.asl.handler_modes import modes_named_in
@@ -61,13 +62,20 @@ STATUS_QUERY: Final = {
     "FAILED": "ExecutionStatus = 'Failed'",
     "TIMED_OUT": "ExecutionStatus = 'TimedOut'",
     "ABORTED": "(ExecutionStatus = 'Terminated' OR ExecutionStatus = 'Canceled')",
-    # Redrive is not offered yet, so no execution waits for one.
+    # A redrive starts its run at once, so no execution is ever seen waiting for one.
     "PENDING_REDRIVE": "ExecutionStatus = 'Never'",
 }
 
 
 def workflow_id(machine: str, name: str) -> str:
     return EXECUTION_RUNS.of(f"{machine}:{name}")
+
+
+def search_attributes(machine: str, name: str) -> TypedSearchAttributes:
+    """What finds an execution's runs, in `ListExecutions` and the Temporal UI."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(STATE_MACHINE, machine), SearchAttributePair(EXECUTION_NAME, name)]
+    )
 
 
 @dataclass
@@ -79,13 +87,13 @@ class Ending:
     cause: str | None = None
 
 
-async def _handle(sfn: Sfn, arn: str) -> tuple[Client, WorkflowHandle[Any, Any]]:
+async def handle_of(sfn: Sfn, arn: str) -> tuple[Client, WorkflowHandle[Any, Any]]:
     machine, name = sfn.arns.execution_names(arn)
     client = await sfn.temporal()
     return client, client.get_workflow_handle(workflow_id(machine, name))
 
 
-async def _describe(handle: WorkflowHandle[Any, Any], arn: str) -> WorkflowExecutionDescription:
+async def describe_run(handle: WorkflowHandle[Any, Any], arn: str) -> WorkflowExecutionDescription:
     try:
         return await handle.describe()
     except RPCError as err:
@@ -94,7 +102,7 @@ async def _describe(handle: WorkflowHandle[Any, Any], arn: str) -> WorkflowExecu
         raise
 
 
-async def _started_with(client: Client, handle: WorkflowHandle[Any, Any]) -> ExecutionInput:
+async def started_with(client: Client, handle: WorkflowHandle[Any, Any]) -> ExecutionInput:
     """The input the execution's run was started with, from its first history event."""
     async for event in handle.fetch_history_events(page_size=1):
         attributes = event.workflow_execution_started_event_attributes
@@ -160,18 +168,13 @@ async def _start(sfn: Sfn, params: dict[str, Any]) -> tuple[ExecutionInput, Any,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             execution_timeout=timedelta(seconds=timeout) if timeout else None,
             memo={"revisionId": row.revision_id},
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(STATE_MACHINE, row.name),
-                    SearchAttributePair(EXECUTION_NAME, name),
-                ]
-            ),
+            search_attributes=search_attributes(row.name, name),
         )
         return request, handle, datetime.now(UTC)
     except WorkflowAlreadyStartedError:
         handle = client.get_workflow_handle(wid)
-        described = await _describe(handle, request.execution_arn)
-        existing = await _started_with(client, handle)
+        described = await describe_run(handle, request.execution_arn)
+        existing = await started_with(client, handle)
         # AWS: the same name and input while the first still runs is the same execution.
         if described.status == WorkflowExecutionStatus.RUNNING and existing.input == value:
             return existing, handle, described.start_time
@@ -221,20 +224,24 @@ async def start_sync(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
 
 async def describe(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     arn = shapes.required(params, "executionArn")
-    client, handle = await _handle(sfn, arn)
-    described = await _describe(handle, arn)
-    started = await _started_with(client, handle)
+    client, handle = await handle_of(sfn, arn)
+    described = await describe_run(handle, arn)
+    started = await started_with(client, handle)
     status = STATUS[described.status] if described.status else "RUNNING"
+    redriven = started.redrive
+    not_redrivable = refusal(started, described, datetime.now(UTC))
     response: dict[str, Any] = {
         "executionArn": arn,
         "stateMachineArn": started.state_machine_arn,
         "name": started.name,
         "status": status,
-        "startDate": shapes.epoch(described.start_time),
+        "startDate": shapes.epoch(redriven.first_start if redriven else described.start_time),
         "stopDate": shapes.epoch(described.close_time),
         **payload_text("input", started.input),
-        "redriveCount": 0,
-        "redriveStatus": "NOT_REDRIVABLE",
+        "redriveCount": redriven.count if redriven else 0,
+        "redriveDate": shapes.epoch(redriven.at) if redriven else None,
+        "redriveStatus": "NOT_REDRIVABLE" if not_redrivable else "REDRIVABLE",
+        "redriveStatusReason": not_redrivable,
     }
     if status != "RUNNING":
         ending = await _ending(handle)
@@ -276,6 +283,8 @@ async def list_executions(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     executions = []
     for run in runs.current_page or []:
         _, _, name = run.id.partition(":")
+        memo = await run.memo()
+        first_start = memo.get("firstStartDate")
         executions.append(
             shapes.without_none(
                 {
@@ -283,8 +292,14 @@ async def list_executions(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
                     "stateMachineArn": arn,
                     "name": name,
                     "status": STATUS[run.status] if run.status else "RUNNING",
-                    "startDate": shapes.epoch(run.start_time),
+                    "startDate": shapes.epoch(
+                        datetime.fromisoformat(first_start) if first_start else run.start_time
+                    ),
                     "stopDate": shapes.epoch(run.close_time),
+                    "redriveCount": memo.get("redriveCount"),
+                    "redriveDate": shapes.epoch(datetime.fromisoformat(memo["redriveDate"]))
+                    if "redriveDate" in memo
+                    else None,
                 }
             )
         )
@@ -305,8 +320,8 @@ async def stop(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     arn = shapes.required(params, "executionArn")
     error = shapes.string(params, "error", max_length=256)
     cause = shapes.string(params, "cause", max_length=32768)
-    _, handle = await _handle(sfn, arn)
-    described = await _describe(handle, arn)
+    _, handle = await handle_of(sfn, arn)
+    described = await describe_run(handle, arn)
     if described.status != WorkflowExecutionStatus.RUNNING:
         # Stopping an execution that has ended changes nothing; AWS answers the same way.
         return {"stopDate": shapes.epoch(described.close_time)}
@@ -324,14 +339,14 @@ async def history(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     reverse = shapes.boolean(params, "reverseOrder", False)
     with_data = shapes.boolean(params, "includeExecutionData", True)
     token = shapes.string(params, "nextToken", max_length=3096)
-    client, handle = await _handle(sfn, arn)
-    described = await _describe(handle, arn)
+    client, handle = await handle_of(sfn, arn)
+    described = await describe_run(handle, arn)
     key = f"{described.id}/{described.run_id}"
     cached = sfn.histories.get(key)
     if cached is not None:
         events = list(cached)
     else:
-        events = await _events(client, handle, described)
+        events = await _all_runs_events(sfn, client, handle, described)
         if described.status not in (None, WorkflowExecutionStatus.RUNNING):
             sfn.histories.put(key, list(events))
     if reverse:
@@ -351,6 +366,45 @@ async def history(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+async def _all_runs_events(
+    sfn: Sfn,
+    client: Client,
+    handle: WorkflowHandle[Any, Any],
+    described: WorkflowExecutionDescription,
+) -> list[dict[str, Any]]:
+    """The execution's whole history: each earlier run's (a redriven execution has them),
+    then this run's, numbered on from one run to the next as AWS numbers them."""
+    started = await started_with(client, handle)
+    events: list[dict[str, Any]] = []
+    for run_id in started.redrive.earlier_runs if started.redrive else []:
+        key = f"{described.id}/{run_id}"
+        earlier = sfn.histories.get(key)
+        if earlier is None:
+            run = client.get_workflow_handle(described.id, run_id=run_id)
+            earlier = await _events(client, run, await run.describe())
+            sfn.histories.put(key, list(earlier))
+        events = _continued(events, earlier)
+    return _continued(events, await _events(client, handle, described))
+
+
+def _continued(events: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`events`, then `more` numbered on from them; `more`'s first event follows the last."""
+    offset = len(events)
+    if not offset:
+        return list(more)
+    return [
+        *events,
+        *(
+            {
+                **event,
+                "id": event["id"] + offset,
+                "previousEventId": event["previousEventId"] + offset,
+            }
+            for event in more
+        ),
+    ]
+
+
 async def _events(
     client: Client, handle: WorkflowHandle[Any, Any], described: WorkflowExecutionDescription
 ) -> list[dict[str, Any]]:
@@ -365,7 +419,7 @@ async def _events(
             WorkflowExecutionStatus.RUNNING,
         ):
             raise
-        started = await _started_with(client, handle)
+        started = await started_with(client, handle)
         opening = EventLog()
         opening.add(
             Thread(),
@@ -438,9 +492,9 @@ def _without_data(event: dict[str, Any]) -> dict[str, Any]:
 
 async def describe_machine_for_execution(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     arn = shapes.required(params, "executionArn")
-    client, handle = await _handle(sfn, arn)
-    described = await _describe(handle, arn)
-    started = await _started_with(client, handle)
+    client, handle = await handle_of(sfn, arn)
+    described = await describe_run(handle, arn)
+    started = await started_with(client, handle)
     memo = await described.memo()
     return shapes.without_none(
         {

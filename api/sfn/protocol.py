@@ -23,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AppState
 from api.gateway import TemporalUnavailable
-from api.sfn import activities, callbacks, executions, state_machines, state_test
+from api.sfn import activities, callbacks, executions, redrive, state_machines, state_test
 from api.sfn.arns import Arns
 from api.sfn.context import Operation, Sfn
 from api.sfn.errors import SfnError
@@ -48,6 +48,7 @@ OPERATIONS: Final[dict[str, Operation]] = {
     "DescribeExecution": executions.describe,
     "ListExecutions": executions.list_executions,
     "StopExecution": executions.stop,
+    "RedriveExecution": redrive.redrive,
     "GetExecutionHistory": executions.history,
     "DescribeStateMachineForExecution": executions.describe_machine_for_execution,
     "SendTaskSuccess": callbacks.send_success,

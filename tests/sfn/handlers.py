@@ -123,3 +123,17 @@ def flaky_connection(event: dict[str, Any]) -> dict[str, Any]:
     if CALLS[event["key"]] <= event["failures"]:
         raise ConnectionError("connection refused")
     return {"calls": CALLS[event["key"]]}
+
+
+BROKEN: set[str] = set()
+"""Keys `fixable` fails for, until a test takes them out: a dependency that is down."""
+
+
+@task("fixable")
+def fixable(event: dict[str, Any]) -> dict[str, Any]:
+    """Fails with `CustomError` while `key` is in `BROKEN`; else answers `value`. Every call
+    is noted in `SEEN[key]`, failed or not."""
+    SEEN[event["key"]].append(event)
+    if event["key"] in BROKEN:
+        raise CustomError(f"{event['key']} is down")
+    return {"value": event.get("value")}

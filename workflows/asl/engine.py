@@ -21,7 +21,7 @@ from typing import Any
 
 from temporalio import workflow
 
-from workflows.asl import choice
+from workflows.asl import choice, redrive
 from workflows.asl.events import MAX_PAYLOAD_BYTES, EventLog, Thread, payload, payload_size
 from workflows.asl.intrinsics import Sources, evaluate_expression
 from workflows.asl.jsonata_states import JsonataStates
@@ -121,8 +121,16 @@ class Interpreter(JsonataStates):
         scope = {} if variables is None else variables
         name: str | None = machine["StartAt"]
         states = machine["States"]
+        plan, thread.resume = thread.resume, None
+        if plan is not None and plan.get("at") in states:
+            # A redrive: start where the earlier run of this line stood, as it stood there.
+            name, value = plan["at"], plan.get("input")
+            scope = dict(plan.get("variables") or {})
+            thread.pending = plan.get("children") or None
         while name is not None:
             value, name = await self.state(name, states[name], value, thread, scope)
+            thread.pending = None
+        redrive.finished(thread.node, value)
         return value
 
     async def state(
@@ -140,12 +148,14 @@ class Interpreter(JsonataStates):
             thread, f"{kind}StateEntered", workflow.now(), {"name": name, **payload("input", value)}
         )
         entered = workflow.now()
+        redrive.entered(thread.node, name, value, scope)
         context = self.context(name, entered, 0, scope)
         jsonata = state.get("QueryLanguage", self.language) == JSONATA
         if kind in ("Task", "Parallel", "Map"):
             output, next_state, assigned = await self._with_retry_and_catch(
                 name, state, value, thread, entered, scope, jsonata
             )
+            redrive.settled(thread.node, name)
         else:
             try:
                 if jsonata:
@@ -209,6 +219,11 @@ class Interpreter(JsonataStates):
                     "RoleArn": execution.role_arn,
                     "StartTime": iso_time(execution.start_time),
                     "RedriveCount": execution.redrive_count,
+                    **(
+                        {"RedriveTime": iso_time(execution.redrive_time)}
+                        if execution.redrive_time is not None
+                        else {}
+                    ),
                 },
                 "State": {
                     "EnteredTime": iso_time(entered),
@@ -519,16 +534,29 @@ class Interpreter(JsonataStates):
         self._check_size(name, branch_input)
         self.log.add(thread, "ParallelStateStarted", workflow.now())
         started = thread.last
-        branches = [
-            functools.partial(
+        nodes = redrive.branches_of(thread.node, name)
+        plans = thread.pending.pop(name, None) if thread.pending else None
+
+        def run_branch(index: int, branch: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
+            key = str(index)
+            plan = plans.get(key) if plans else None
+            if redrive.is_done(plan):
+                assert plan is not None
+                if nodes is not None:
+                    nodes[key] = plan
+                return functools.partial(_already, plan.get("output"))
+            node: dict[str, Any] | None = None
+            if nodes is not None:
+                node = nodes[key] = {}
+            return functools.partial(
                 self.branch,
                 branch,
                 branch_input,
-                Thread(last=started),
+                Thread(last=started, node=node, resume=plan),
                 dict(variables_of(context) or {}),
             )
-            for branch in state["Branches"]
-        ]
+
+        branches = [run_branch(index, branch) for index, branch in enumerate(state["Branches"])]
         try:
             results = await run_all_or_first_failure(branches, limit=0)
         except StatesError:
@@ -580,8 +608,19 @@ class Interpreter(JsonataStates):
                 if tolerated is not None and failures > tolerated:
                     raise StatesError(TOLERATED_FAILURE, TOLERANCE_CAUSE)
             else:
+                nodes = redrive.branches_of(thread.node, name)
+                plans = thread.pending.pop(name, None) if thread.pending else None
                 results, _ = await self.iterations(
-                    name, processor, inputs, 0, limit, tolerated, thread.last, variables
+                    name,
+                    processor,
+                    inputs,
+                    0,
+                    limit,
+                    tolerated,
+                    thread.last,
+                    variables,
+                    nodes=nodes,
+                    plans=plans,
                 )
         except StatesError as err:
             self.log.add(thread, "MapStateFailed", workflow.now())
@@ -601,15 +640,31 @@ class Interpreter(JsonataStates):
         tolerated: int | None,
         started: int,
         variables: dict[str, Any] | None = None,
+        *,
+        nodes: dict[str, Any] | None = None,
+        plans: dict[str, Any] | None = None,
     ) -> tuple[list[Any], int]:
         """Run a Map's iterations (`first_index` onwards), at most `limit` at once (0: all):
         their results in order, and how many failed. The first failure past `tolerated`
-        (None: none tolerated) stops the others and is raised."""
+        (None: none tolerated) stops the others and is raised.
+
+        `nodes` receives each iteration's position (`redrive`); `plans` holds where an
+        earlier run's iterations ended: one that finished there is not run again."""
         failures = 0
 
         async def iteration(index: int, item_input: Any) -> Any:
             nonlocal failures
-            own = Thread(last=started)
+            key = str(index)
+            plan = plans.get(key) if plans else None
+            if redrive.is_done(plan):
+                assert plan is not None
+                if nodes is not None:
+                    nodes[key] = plan
+                return plan.get("output")
+            node: dict[str, Any] | None = None
+            if nodes is not None:
+                node = nodes[key] = {}
+            own = Thread(last=started, node=node, resume=plan)
             details = {"name": name, "index": index}
             self.log.add(own, "MapIterationStarted", workflow.now(), details)
             try:
@@ -746,3 +801,8 @@ async def run_all_or_first_failure(
         # Let the cancelled siblings record how they ended before the failure moves on.
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+
+
+async def _already(output: Any) -> Any:
+    """A branch that finished in an earlier run: its output, without running it again."""
+    return output

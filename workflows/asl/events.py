@@ -36,9 +36,17 @@ class Json:
 
 @dataclass
 class Thread:
-    """Where the next event of one line of execution links back to."""
+    """One line of execution: where its next event links back to, and (for a run that can be
+    redriven) its position (`redrive`)."""
 
     last: int = 0
+    node: dict[str, Any] | None = None
+    """Where this line stands now (`redrive.Node`); None where nothing can be redriven."""
+    resume: dict[str, Any] | None = None
+    """The position an earlier run of this line ended at: the line starts there, once."""
+    pending: dict[str, Any] | None = None
+    """The resumed state's own branches and iterations, by state name: used by its first
+    attempt only."""
 
 
 @dataclass

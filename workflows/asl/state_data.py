@@ -61,6 +61,7 @@ class Execution:
     state_machine_arn: str
     state_machine_name: str
     redrive_count: int = 0
+    redrive_time: datetime | None = None
 
 
 class TaskRunner:

@@ -44,7 +44,8 @@ class SeedMachine:
 
     def definition(self) -> dict[str, Any]:
         """The seed's definition, as a fresh dict (callers may change their copy)."""
-        return json.loads(_text(f"{self.number}-{self.slug}.asl.json"))
+        definition: dict[str, Any] = json.loads(self.definition_text())
+        return definition
 
     def definition_text(self) -> str:
         """The definition as the file holds it: what `CreateStateMachine` is sent."""
