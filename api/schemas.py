@@ -146,6 +146,15 @@ class RunStep(BaseModel):
     )
 
 
+class RedriveAccepted(BaseModel):
+    workflow_id: str
+    run_id: str = Field(description="the new run, which continues the old one")
+    status_url: str
+    ui_url: str
+    redrive_count: int = Field(description="how many times the run has been redriven")
+    redrive_date: datetime
+
+
 class RunDetail(BaseModel):
     workflow_id: str
     run_id: str

@@ -13,12 +13,14 @@ from fastapi.exceptions import RequestValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
-from api.deps import ClientDep, SettingsDep, StepInputsDep
+from api.deps import ClientDep, SettingsDep, State, StepInputsDep
+from api.redrives import redrive_run
 from api.run_view import describe_run, summary
 from api.schemas import (
     ID_MAX,
     CancelAccepted,
     ErrorOut,
+    RedriveAccepted,
     RunDetail,
     RunPage,
     RunStatus,
@@ -173,4 +175,29 @@ async def cancel_run(
         run_id=detail.run_id,
         status="CANCEL_REQUESTED",
         status_url=f"/runs/{workflow_id}",
+    )
+
+
+@router.post(
+    "/{workflow_id}/redrive",
+    dependencies=[require("runs:cancel")],
+    status_code=202,
+    response_model=RedriveAccepted,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def redrive(
+    workflow_id: WorkflowIdPath, state: State, client: ClientDep, settings: SettingsDep
+) -> RedriveAccepted:
+    """Continue a run that failed, timed out or was cancelled, as Step Functions' redrive
+    does. A state machine's execution continues from the state that did not succeed; a
+    hand-written workflow runs again where that is safe, and answers 409 saying why where it
+    is not (see the README's "Redrive")."""
+    done = await redrive_run(state, client, workflow_id)
+    return RedriveAccepted(
+        workflow_id=done.workflow_id,
+        run_id=done.run_id,
+        status_url=f"/runs/{done.workflow_id}",
+        ui_url=settings.run_ui_url(done.workflow_id, done.run_id),
+        redrive_count=done.redrive_count,
+        redrive_date=done.redrive_date,
     )

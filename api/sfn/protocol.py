@@ -130,6 +130,18 @@ class Access:
             )
 
 
+def sfn_of(state: AppState) -> Sfn:
+    """What the operations work with, from the app's state."""
+    return Sfn(
+        settings=state.settings,
+        sessions=state.sessions,
+        temporal=state.temporal.client,
+        arns=Arns(state.settings.aws_region, state.settings.aws_account),
+        machines=state.sfn_machines,
+        histories=state.sfn_histories,
+    )
+
+
 @router.post("/", include_in_schema=False)
 async def aws_json(request: Request) -> Response:
     """One AWS Step Functions API call."""
@@ -149,15 +161,7 @@ async def aws_json(request: Request) -> Response:
             )
         access.check(request, body, operation)
         params = _params(body)
-        sfn = Sfn(
-            settings=state.settings,
-            sessions=state.sessions,
-            temporal=state.temporal.client,
-            arns=Arns(state.settings.aws_region, state.settings.aws_account),
-            machines=state.sfn_machines,
-            histories=state.sfn_histories,
-        )
-        return _answer(200, await OPERATIONS[operation](sfn, params))
+        return _answer(200, await OPERATIONS[operation](sfn_of(state), params))
     except SfnError as err:
         return _error(err)
     except TemporalUnavailable as err:
