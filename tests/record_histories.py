@@ -50,7 +50,8 @@ from tests.helpers import (
     until_waiting_for_tier2,
     worker_with,
 )
-from tests.sfn.harness import Executor
+from tests.sfn.handlers import BROKEN
+from tests.sfn.harness import Executor, lambda_arn
 from workflows.bench import BenchNoopWorkflow
 from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import (
@@ -60,6 +61,7 @@ from workflows.contracts import (
     CaseStep,
     ChargedOrder,
     CreateOrderInput,
+    ExecutionInput,
     FailOrderInput,
     NoopShape,
     OrderLine,
@@ -67,6 +69,7 @@ from workflows.contracts import (
     OrderState,
     PaymentInput,
     PaymentOrder,
+    Redrive,
     ReportRunInput,
     StoreWebhookRequest,
     TaskCallback,
@@ -79,6 +82,7 @@ from workflows.contracts import (
 from workflows.orders import CreateOrderWorkflow
 from workflows.payments import ProcessOrderWorkflow
 from workflows.reports import ReportRunnerWorkflow
+from workflows.state_machines import StateMachineWorkflow
 from workflows.webhooks import WebhookWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -804,6 +808,86 @@ def _state_machine(
     return scenario
 
 
+SFN_REDRIVEN = {
+    "StartAt": "Both",
+    "States": {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}},
+                {
+                    "StartAt": "Each",
+                    "States": {
+                        "Each": {
+                            "Type": "Map",
+                            "MaxConcurrency": 1,
+                            "ItemSelector": {
+                                "key.$": "$$.Map.Item.Value",
+                                "value.$": "$$.Map.Item.Index",
+                            },
+                            "ItemProcessor": {
+                                "StartAt": "Call",
+                                "States": {
+                                    "Call": {
+                                        "Type": "Task",
+                                        "Resource": lambda_arn("fixable"),
+                                        "End": True,
+                                    }
+                                },
+                            },
+                            "End": True,
+                        }
+                    },
+                },
+            ],
+            "End": True,
+        }
+    },
+}
+
+
+async def sfn_redriven(
+    client: Client, queue: str, sessions: SessionFactory, database_url: str
+) -> Any:
+    """A Parallel whose Map failed on its second item, redriven once the item's handler is
+    fixed: the history recorded is the redriven run's."""
+    keys = ["redrive-recorded-0", "redrive-recorded-1", "redrive-recorded-2"]
+    BROKEN.add(keys[1])
+    async with worker_with(client, queue, sessions):
+        executor = Executor(client, queue)
+        failed = await executor.start(SFN_REDRIVEN, keys)
+        await _settle(failed)
+        BROKEN.discard(keys[1])
+        plan = await failed.query("redrive_plan")
+        request = await _input_of(client, failed)
+        described = await failed.describe()
+        redriven = request.model_copy(
+            update={
+                "redrive": Redrive(
+                    count=1,
+                    at=described.close_time,
+                    first_start=described.start_time,
+                    earlier_runs=[described.run_id],
+                    plan=plan,
+                )
+            }
+        )
+        handle = await client.start_workflow(
+            StateMachineWorkflow.run, redriven, id=failed.id, task_queue=queue
+        )
+        await _settle(handle)
+    return handle
+
+
+async def _input_of(client: Client, handle: WorkflowHandle[Any, Any]) -> ExecutionInput:
+    async for event in handle.fetch_history_events(page_size=1):
+        payloads = event.workflow_execution_started_event_attributes.input.payloads
+        (value,) = await client.data_converter.decode(payloads, [ExecutionInput])
+        assert isinstance(value, ExecutionInput)
+        return value
+    raise AssertionError("a run's history starts with its input")
+
+
 FROZEN: tuple[str, ...] = ()
 """Histories that earlier workflow code recorded and today's code cannot record again, kept to
 prove that the runs it started still replay. From 0.1.0 on, a recorded history is frozen: a
@@ -865,6 +949,7 @@ SCENARIOS: dict[str, Scenario] = {
     "sfn_callback": _state_machine(
         SFN_CALLBACK, {}, answer={"kind": "success", "output": {"approved": True}}
     ),
+    "sfn_redriven": sfn_redriven,
 }
 
 
