@@ -23,7 +23,8 @@ from statewright.flows import FLOWS
 from statewright.tasks import task
 from tests.conftest import serve
 from tests.sfn.aws import Aws
-from tests.sfn.harness import ROLE
+from tests.sfn.handlers import BROKEN
+from tests.sfn.harness import ROLE, lambda_arn
 
 AWS_CLI = Path(sys.executable).with_name("aws")
 TOKENS: dict[str, str] = {}
@@ -262,3 +263,46 @@ async def test_activities_are_listed_a_page_at_a_time_and_deleted(api: str, work
     with pytest.raises(ClientError) as err:
         await aws("describe_activity", activityArn=arn)
     assert err.value.response["Error"]["Code"] == "ActivityDoesNotExist"
+
+
+async def test_the_aws_cli_redrives_a_failed_execution(api: str, worker: Worker) -> None:
+    key = f"cli-redrive-{uuid.uuid4().hex[:8]}"
+    definition = {
+        "StartAt": "Down",
+        "States": {
+            "Down": {
+                "Type": "Task",
+                "Resource": lambda_arn("fixable"),
+                "Parameters": {"key": key, "value": "back"},
+                "End": True,
+            }
+        },
+    }
+    created = await aws_cli(
+        api, "create-state-machine", "--name", key, "--definition", json.dumps(definition),
+        "--role-arn", ROLE,
+    )  # fmt: skip
+    BROKEN.add(key)
+    try:
+        started = await aws_cli(
+            api, "start-execution", "--state-machine-arn", created["stateMachineArn"]
+        )
+        arn = started["executionArn"]
+        described = await _until_ended(api, arn)
+        assert described["status"] == "FAILED" and described["redriveStatus"] == "REDRIVABLE"
+    finally:
+        BROKEN.discard(key)
+    redriven = await aws_cli(api, "redrive-execution", "--execution-arn", arn)
+    assert "redriveDate" in redriven
+    described = await _until_ended(api, arn)
+    assert described["status"] == "SUCCEEDED" and described["redriveCount"] == 1
+    assert json.loads(described["output"]) == {"value": "back"}
+
+
+async def _until_ended(api: str, arn: str) -> Any:
+    for _ in range(100):
+        described = await aws_cli(api, "describe-execution", "--execution-arn", arn)
+        if described["status"] != "RUNNING":
+            return described
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{arn} is still running")
