@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.asl import (
         handler_modes,  # noqa: F401  (one set shared with the sandbox)
         map_chunks,
+        redrive,
     )
     from workflows.asl.engine import Interpreter, run_all_or_first_failure
     from workflows.asl.events import EventLog, Thread, payload
@@ -177,8 +178,21 @@ class StateMachineWorkflow:
             if execution.map_chunk is not None
             else EXECUTION_RUNS.of(f"{execution.state_machine_name}:{execution.name}")
         )
+        if execution.redrive is not None and execution.map_chunk is None:
+            # The earlier runs' chunks keep their ids, so their histories still read back.
+            parent = f"{parent}/redrive-{execution.redrive.count}"
+        # A redrive runs again only the chunks that did not finish (`asl.redrive`).
+        nodes = redrive.branches_of(thread.node, name)
+        plans = thread.pending.pop(name, None) if thread.pending else None
 
         async def run_chunk(index: int, span: range) -> MapChunkResult:
+            key = f"chunk-{index}"
+            plan = plans.get(key) if plans else None
+            if redrive.is_done(plan):
+                assert plan is not None
+                if nodes is not None:
+                    nodes[key] = plan
+                return MapChunkResult.model_validate(plan["output"])
             child = map_chunks.chunk_id(parent, self.map_runs, index)
             # Where the chunk's own events go when the history is read.
             self.log.add(
@@ -208,6 +222,8 @@ class StateMachineWorkflow:
                 done: MapChunkResult = await workflow.execute_child_workflow(
                     "StateMachineExecution", request, id=child, result_type=MapChunkResult
                 )
+                if nodes is not None:
+                    nodes[key] = {"done": True, "output": done.model_dump(mode="json")}
                 return done
             except ChildWorkflowError as err:
                 raise _states_error(err) from None

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from api.sfn.executions import workflow_id
 from tests.sfn.aws import Aws
 from tests.sfn.handlers import BROKEN, SEEN
 from tests.sfn.harness import lambda_arn
@@ -56,10 +59,14 @@ async def start(aws: Aws, definition: dict[str, Any], value: Any = None, **param
 
 
 async def history(aws: Aws, execution: str) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = (
-        await aws("get_execution_history", executionArn=execution, maxResults=1000)
-    )["events"]
-    return events
+    events: list[dict[str, Any]] = []
+    token: dict[str, str] = {}
+    while True:
+        page = await aws("get_execution_history", executionArn=execution, maxResults=1000, **token)
+        events += page["events"]
+        if "nextToken" not in page:
+            return events
+        token = {"nextToken": page["nextToken"]}
 
 
 async def test_a_failed_execution_continues_from_the_failed_state(aws: Aws, key: str) -> None:
@@ -302,3 +309,51 @@ async def test_the_same_client_token_redrives_once(aws: Aws, key: str) -> None:
     assert second["redriveDate"] == first["redriveDate"]
     assert (await aws.finished(execution))["redriveCount"] == 1
     assert len(SEEN[f"{key}-down"]) == 2
+
+
+async def test_a_large_map_reruns_only_the_chunks_that_did_not_finish(
+    aws: Aws, key: str, client: Client
+) -> None:
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                # One iteration at a time: chunk 0 finishes, then chunk 1 fails at item 700.
+                "MaxConcurrency": 1,
+                "ItemProcessor": {
+                    "StartAt": "Which",
+                    "States": {
+                        "Which": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$", "NumericEquals": 700, "Next": "Call"}],
+                            "Default": "Same",
+                        },
+                        "Call": fixable(f"{key}-700", 700, OutputPath="$.value", End=True),
+                        "Same": {"Type": "Pass", "End": True},
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    BROKEN.add(f"{key}-700")
+    execution = await start(aws, definition, list(range(1200)))
+    assert (await aws.finished(execution, within=120))["status"] == "FAILED"
+    BROKEN.discard(f"{key}-700")
+    await aws("redrive_execution", executionArn=execution)
+    done = await aws.finished(execution, within=120)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == list(range(1200))
+    assert len(SEEN[f"{key}-700"]) == 2
+
+    parent = workflow_id(*execution.split(":")[-2:])
+    redriven = f"{parent}/redrive-1/map-1"
+    # Chunk 0 finished before the failure: the redrive kept its results.
+    with pytest.raises(RPCError):
+        await client.get_workflow_handle(f"{redriven}/chunk-0").describe()
+    for chunk in (1, 2):
+        await client.get_workflow_handle(f"{redriven}/chunk-{chunk}").describe()
+    events = await history(aws, execution)
+    assert [event["id"] for event in events] == list(range(1, len(events) + 1))
+    assert events[-1]["type"] == "ExecutionSucceeded"

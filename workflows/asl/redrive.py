@@ -14,8 +14,8 @@ Parallel state that ends (succeeds or is caught) drops its children: only the st
 flight keep any. The tree is what the `redrive_plan` query answers; a redriven run gets it
 back in its input and each line of execution resumes from its own node.
 
-Large Maps (past `map_chunks.INLINE_ITERATIONS`) run in child workflows; their iterations
-are not tracked here, so a redrive runs such a Map's iterations again from the start.
+Large Maps (past `map_chunks.INLINE_ITERATIONS`) run in child workflows of 500 iterations;
+there a redrive keeps the chunks that finished and runs again, whole, those that did not.
 """
 
 from __future__ import annotations
