@@ -9,8 +9,9 @@ An exception a handler raises is the task's error, shaped as Lambda shapes a Pyt
 function's error: the error is the exception's class name, the cause a JSON object with
 `errorMessage`, `errorType`, `requestId` and `stackTrace`; the state's `Retry` decides what
 happens next. One kind is not: an infrastructure error (the database or a dependency away, a
-deadlock, a connection or pool timeout, as `activities.failures` tells them) is retried here
-until it works or the state's `TimeoutSeconds` ends, so an outage never fails accepted work.
+deadlock, a connection or pool timeout, as `activities.failures` tells them, or a
+`DependencyUnavailable` a handler raises) is retried here until it works or the state's
+`TimeoutSeconds` ends, so an outage never fails accepted work.
 Like Lambda, a handler may run more than once for one task (a worker lost mid-call, a
 retry), so it must be idempotent.
 """
@@ -24,6 +25,7 @@ import inspect
 import json
 import logging
 import os
+import random
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -33,12 +35,16 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities.failures import transient
+from activities.dependencies import Dependencies
+from activities.failures import DEPENDENCY_UNAVAILABLE, transient
 from activities.http_task import HttpTaskError, invoke_http
+from activities.payment_provider import PaymentProvider
 from core.db import SessionFactory
+from core.publisher import PagePublisher
 from workflows.asl import handler_modes
 from workflows.asl.events import MAX_PAYLOAD_BYTES, payload_size
 from workflows.contracts import TASK_FAILED_TYPE, HttpTaskCall, TaskHandlerCall
+from workflows.ids import EXECUTION_RUNS
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +112,8 @@ def load_task_modules(modules: str | Iterable[str]) -> list[str]:
 @dataclass(frozen=True)
 class TaskContext:
     """What a handler that takes a second argument gets, as a Lambda function gets its
-    `context`: which call this is, and the worker's database sessions."""
+    `context`: which call this is, and what the worker was handed (`Dependencies`). A
+    dependency the worker was not given is None; a handler that needs it says so."""
 
     function_name: str
     aws_request_id: str
@@ -115,6 +122,51 @@ class TaskContext:
     state_name: str
     sessions: SessionFactory | None
     """Statewright's Postgres, for handlers that keep their data there."""
+    run_id: str = ""
+    """The Temporal run that makes this call: the execution's run (`GET /runs/{id}` shows
+    it), or, inside a large Map, the run of the chunk of iterations."""
+    provider: PaymentProvider | None = None
+    """The payment provider the hand-written payments use."""
+    rng: random.Random | None = None
+    """The worker's random source: the same one the hand-written support cases draw from,
+    so a demo can seed it and a test can script it."""
+    reports_api_url: str | None = None
+    """The reporting API's base URL (seed 001)."""
+    reports_api_key: str | None = None
+    """The reporting API's key, if it wants one; never part of a task's input or output."""
+    publisher: PagePublisher | None = None
+    """Where the report page is published, and working files are staged."""
+
+
+def execution_workflow_id(execution_arn: str) -> str:
+    """The Temporal workflow id of the execution `execution_arn` names, as the Step Functions
+    API starts it (`execution-<state machine>:<execution>`): `GET /runs/{id}` reads it."""
+    fields = execution_arn.split(":")
+    if len(fields) < 8 or fields[5] != "execution":
+        raise ValueError(f"not an execution ARN: {execution_arn!r}")
+    return EXECUTION_RUNS.of(f"{fields[6]}:{fields[7]}")
+
+
+class DependencyUnavailable(ConnectionError):
+    """Raised by a handler when a dependency is away (no connection, a 5xx, a provider
+    outage): an infrastructure error, so the call is tried again below the state, never the
+    task's error."""
+
+
+_ERROR_CLASSES: dict[str, type[Exception]] = {}
+
+
+def lambda_error(err: ApplicationError) -> Exception:
+    """What a handler raises for an error of a hand-written activity it reuses: a retryable
+    one is a dependency away (`DependencyUnavailable`); a non-retryable one (a business
+    error) becomes an exception whose class is named by the error's type, so the task fails
+    with the error name the hand-written workflow reports (`InvalidOrder`, ...)."""
+    if not err.non_retryable:
+        return DependencyUnavailable(err.message)
+    kind = err.type or "Error"
+    if kind not in _ERROR_CLASSES:
+        _ERROR_CLASSES[kind] = type(kind, (Exception,), {"__module__": __name__})
+    return _ERROR_CLASSES[kind](err.message)
 
 
 class TaskActivities:
@@ -124,8 +176,12 @@ class TaskActivities:
         self,
         handlers: Mapping[str, Registered] | None = None,
         sessions: SessionFactory | None = None,
+        dependencies: Dependencies | None = None,
     ) -> None:
         self.handlers = HANDLERS if handlers is None else handlers
+        self.dependencies = dependencies
+        if sessions is None and dependencies is not None:
+            sessions = dependencies.sessions
         self.sessions = sessions
         self._http: httpx.AsyncClient | None = None
 
@@ -139,16 +195,13 @@ class TaskActivities:
         if not activity.info().is_local:
             beating = asyncio.create_task(_heartbeat())
         try:
-            context = TaskContext(
-                function_name=call.function,
-                aws_request_id=activity.info().activity_id,
-                execution_arn=call.execution_arn,
-                state_name=call.state_name,
-                sessions=self.sessions,
-            )
-            result = await _call(registered.function, call.payload, context)
+            result = await _call(registered.function, call.payload, self._context(call))
         except Exception as exc:
-            retry = transient(exc)
+            retry = (
+                ApplicationError(str(exc), type=DEPENDENCY_UNAVAILABLE)
+                if isinstance(exc, DependencyUnavailable)
+                else transient(exc)
+            )
             if retry is not None:
                 # Unlike Lambda: the database or a dependency being away is not the task's
                 # error; the call is tried again until it works, or the state's TimeoutSeconds.
@@ -175,6 +228,22 @@ class TaskActivities:
                 f"{MAX_PAYLOAD_BYTES} bytes",
             )
         return result
+
+    def _context(self, call: TaskHandlerCall) -> TaskContext:
+        deps = self.dependencies
+        return TaskContext(
+            function_name=call.function,
+            aws_request_id=activity.info().activity_id,
+            execution_arn=call.execution_arn,
+            state_name=call.state_name,
+            sessions=self.sessions,
+            run_id=activity.info().workflow_run_id or "",
+            provider=deps.provider if deps else None,
+            rng=deps.rng if deps else None,
+            reports_api_url=deps.reports_api_url if deps else None,
+            reports_api_key=deps.reports_api_key if deps else None,
+            publisher=deps.publisher if deps else None,
+        )
 
     @activity.defn(name="run_http_task")
     async def run_http_task(self, call: HttpTaskCall) -> Any:

@@ -17,8 +17,15 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter
 
-# Seed 000's Lambda functions, as task handlers: the `sfn` bench runs its state machine.
-from activities import shopping_order_tasks  # noqa: F401
+# The seeds' Lambda functions, as task handlers, so the seeds' own state machines run as they
+# are (`workflows.seeds`); the `sfn` bench runs seed 000's.
+from activities import (
+    payment_tasks,  # noqa: F401
+    report_tasks,  # noqa: F401
+    shopping_order_tasks,  # noqa: F401
+    support_case_tasks,  # noqa: F401
+    webhook_tasks,  # noqa: F401
+)
 from activities.activity_tasks import ActivityTaskQueue
 from activities.bench import bench_noop
 from activities.cart_inventory import CartInventoryActivities
@@ -118,7 +125,7 @@ FLOWS: tuple[Flow, ...] = (
         "sfn",
         StateMachineWorkflow,
         EXECUTION_RUNS,
-        activities=lambda d: [TaskActivities(sessions=d.sessions), ActivityTaskQueue(d.sessions)],
+        activities=lambda d: [TaskActivities(dependencies=d), ActivityTaskQueue(d.sessions)],
         routes=sfn_protocol.router,
         bench=scenarios.SFN,
     ),

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,10 @@ def add_parser(sub: Any, handler: Any) -> None:
     validate = action("validate", "check a definition as CreateStateMachine would")
     validate.add_argument("definition", type=Path)
     action("list", "list the state machines")
+    action(
+        "seed",
+        "register the seeds' five state machines (create, update or leave each as it is)",
+    )
     start = action("start", "start an execution; with --wait, print how it ended")
     start.add_argument("name", help="the state machine's name")
     start.add_argument("--input", default="{}", help="JSON text, or @FILE")
@@ -145,6 +150,70 @@ def deploy(sfn: Sfn, args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What registering one seed's state machine did."""
+
+    name: str
+    outcome: str
+    """created, updated or unchanged; or refused, with the reason in `detail`."""
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome != "refused"
+
+    def line(self) -> str:
+        return f"{self.outcome:<9} {self.name}" + (f": {self.detail}" if self.detail else "")
+
+
+def register_seeds(sfn: Sfn) -> list[Registered]:
+    """Register every seed's state machine (`workflows.seeds`) under its name, with its type
+    and its definition unmodified: create it if it is missing, update its definition if it
+    differs, leave it be if it is the same. Running it again changes nothing.
+
+    A machine of that name but of the other type cannot be updated (AWS does not change a
+    machine's type): it is left as it is and reported refused. A client error (the API
+    unreachable, access refused) is raised, for the caller to report.
+    """
+    from workflows.seeds import SEEDS
+
+    return [_register(sfn, seed.name, seed.type, seed.definition_text()) for seed in SEEDS]
+
+
+def _register(sfn: Sfn, name: str, kind: str, definition: str) -> Registered:
+    arn = sfn.machine_arn(name)
+    client = sfn.client
+    try:
+        current = client.describe_state_machine(stateMachineArn=arn)
+    except client.exceptions.StateMachineDoesNotExist:
+        role = DEV_ROLE.format(account=sfn.account)
+        try:
+            client.create_state_machine(name=name, definition=definition, roleArn=role, type=kind)
+            return Registered(name, "created")
+        except client.exceptions.StateMachineAlreadyExists:
+            # Created meanwhile by someone else (another `up`): compare with theirs.
+            current = client.describe_state_machine(stateMachineArn=arn)
+    if current["type"] != kind:
+        return Registered(
+            name,
+            "refused",
+            f"it exists as a {current['type']} machine and the seed is {kind}; "
+            "delete it to register the seed",
+        )
+    if current["definition"] == definition:
+        return Registered(name, "unchanged")
+    client.update_state_machine(stateMachineArn=arn, definition=definition)
+    return Registered(name, "updated")
+
+
+def seed(sfn: Sfn, _: argparse.Namespace) -> int:
+    registered = register_seeds(sfn)
+    for each in registered:
+        print(each.line())
+    return 0 if all(each.ok for each in registered) else 1
+
+
 def validate(sfn: Sfn, args: argparse.Namespace) -> int:
     answer = sfn.client.validate_state_machine_definition(definition=_definition(args.definition))
     for diagnostic in answer["diagnostics"]:
@@ -221,6 +290,7 @@ ACTIONS = {
     "deploy": deploy,
     "validate": validate,
     "list": list_machines,
+    "seed": seed,
     "start": start,
     "executions": executions,
     "describe": describe,

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -284,6 +285,53 @@ async def _apply_schedule(settings: Settings) -> Applied:
     return await apply_report_schedule(client, settings)
 
 
+SEED_LABEL = "    Seed machines "
+BANNER_WIDTH = 96
+
+
+def register_seed_machines(settings: Settings) -> list[str]:
+    """Register the seeds' state machines through the Step Functions API, as
+    `statewright sfn seed` does, and say how it went; return the banner's lines about them.
+
+    Never raises: a stack whose seeds could not be registered still serves everything else,
+    and `statewright sfn seed` registers them later.
+    """
+    from statewright.sfn_cli import Sfn, register_seeds
+
+    try:
+        registered = register_seeds(Sfn(settings, None))
+    except Exception as err:
+        _say(
+            f"could not register the seed state machines ({_why(err)}); the stack runs "
+            "without them: fix that, then run `statewright sfn seed`"
+        )
+        return [f"{SEED_LABEL}none registered (see above; then `statewright sfn seed`)"]
+    counts: dict[str, int] = {}
+    for each in registered:
+        counts[each.outcome] = counts.get(each.outcome, 0) + 1
+        if not each.ok:
+            _say(f"seed state machine {each.line()}")
+    _say("seed state machines: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
+    names = [each.name for each in registered if each.ok]
+    text = ", ".join(names) if names else "none registered (see above)"
+    return textwrap.wrap(
+        text + " (`statewright sfn list`)",
+        width=BANNER_WIDTH,
+        initial_indent=SEED_LABEL,
+        subsequent_indent=" " * len(SEED_LABEL),
+        break_on_hyphens=False,
+    )
+
+
+def _why(err: Exception) -> str:
+    """One line about a failed API call: AWS's error code and message when it answered."""
+    response = getattr(err, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):
+        error = response["Error"]
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}"
+    return f"{type(err).__name__}: {err}"
+
+
 def _http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -332,6 +380,7 @@ def _start(stack: Stack) -> None:
         f"schedule {applied.schedule_id!r} {verb}: the report runner runs on cron "
         f"{settings.report_schedule_cron!r}"
     )
+    seeds = "".join(f"{line}\n" for line in register_seed_machines(settings))
 
     ui = settings.temporal_ui_url if settings.uses_dev_temporal else "(your Temporal's web UI)"
     keys = (
@@ -347,6 +396,7 @@ def _start(stack: Stack) -> None:
         f"    Health        {base}/health\n"
         f"    Temporal UI   {ui}\n"
         f"    Report page   {base}/site/report.html (published every minute)\n"
+        f"{seeds}"
         f"    Data folder   {data}\n"
         f"    API keys      {keys}\n"
         "  Press Ctrl-C to stop everything.\n",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -18,7 +19,10 @@ import httpx
 import psutil
 import pytest
 
+from core.settings import Settings
+from statewright.supervisor import register_seed_machines
 from tests.conftest import REPO, free_port
+from workflows.seeds import SEEDS
 
 START_TIMEOUT_S = 120
 
@@ -128,6 +132,8 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
             .replace("/path/to/checkout/.data", str(stack.data_dir))
         )
         assert promised in banner, "up prints what the README says it prints"
+        for seed in SEEDS:
+            assert seed.name in banner, "up names the seeds' state machines it registered"
         assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200
         assert httpx.get(f"{stack.base}/docs").status_code == 200
         assert "Statewright" in httpx.get(f"{stack.base}/").text
@@ -165,7 +171,8 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
         assert "not in stock: sku-2 (requested 1, available 0)" in walk.stdout
         assert httpx.get(f"{stack.base}/store-items/sku-1").json()["stock"] == 8
 
-    with stack.running():
+    with stack.running() as again:
+        assert f"seed state machines: {len(SEEDS)} unchanged" in again
         assert httpx.get(f"{stack.base}/store-items/sku-1").json() == {
             "item_id": "sku-1",
             "stock": 8,
@@ -179,3 +186,36 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
             "reserve_stock",
             "complete_order",
         ]
+
+
+async def test_up_registers_the_seeds_through_the_api(
+    api: str, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `up` does once the API answers (the same code as `statewright sfn seed`), against
+    the test API: the banner's lines name every seed, and a second start changes nothing."""
+    port = int(api.rsplit(":", 1)[1])
+    configured = settings.model_copy(update={"api_host": "127.0.0.1", "api_port": port})
+    first = await asyncio.to_thread(register_seed_machines, configured)
+    lines = await asyncio.to_thread(register_seed_machines, configured)
+
+    said = capsys.readouterr().out
+    assert first == lines
+    assert lines[0].startswith("    Seed machines seed-000-shopping-order, ")
+    assert all(line.startswith(" " * 18) for line in lines[1:])
+    assert ", ".join(seed.name for seed in SEEDS) in " ".join(line.strip() for line in lines)
+    assert f"[statewright] seed state machines: {len(SEEDS)} unchanged" in said
+
+
+async def test_up_reports_seeds_it_could_not_register_and_carries_on(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    nobody = settings.model_copy(update={"api_host": "127.0.0.1", "api_port": free_port()})
+
+    lines = await asyncio.to_thread(register_seed_machines, nobody)
+
+    said = capsys.readouterr().out
+    assert lines == ["    Seed machines none registered (see above; then `statewright sfn seed`)"]
+    assert (
+        "[statewright] could not register the seed state machines (EndpointConnectionError:" in said
+    )
+    assert "then run `statewright sfn seed`" in said
