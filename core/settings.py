@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +14,10 @@ from core.keys import ApiKeySpec
 
 KIB = 1024
 MIB = 1024 * KIB
+
+ENGINES = ("workflows", "asl")
+"""What the HTTP routes of the five seeds start: the hand-written workflows, or the seeds'
+own state machines on the ASL interpreter."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -108,6 +113,12 @@ class Settings(BaseSettings):
         default=0, ge=0, validation_alias="STATEWRIGHT_PAYMENT_TRANSIENT_FAILURES"
     )
     db_pool_size: int = Field(default=10, validation_alias="STATEWRIGHT_DB_POOL_SIZE")
+    engine: Literal["workflows", "asl"] = Field(
+        default="workflows", validation_alias="STATEWRIGHT_ENGINE"
+    )
+    """What `POST /orders`, `/cases`, `/payments`, `/webhooks` and `/report-runner/runs` start:
+    `workflows`, the hand-written Temporal workflows, or `asl`, each seed's own state machine
+    (`workflows.seeds`) run by the interpreter, with its task handlers."""
     task_modules: str = Field(default="", validation_alias="STATEWRIGHT_TASK_MODULES")
     """Modules holding task handlers (`statewright.tasks`), comma-separated; the worker
     imports them at start."""
@@ -126,6 +137,16 @@ class Settings(BaseSettings):
     )
     """An owner-only JSON file of SigV4 credentials (`api.sfn.sigv4.load_credentials`); with
     none, the Step Functions API accepts any signature, as Step Functions Local does."""
+
+    @field_validator("engine", mode="before")
+    @classmethod
+    def _known_engine(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ENGINES:
+            return value.strip().lower()
+        raise ValueError(
+            f"STATEWRIGHT_ENGINE must be 'workflows' (the hand-written workflows) or 'asl' "
+            f"(the seeds' state machines), not {value!r}"
+        )
 
     @field_validator("database_url")
     @classmethod

@@ -96,12 +96,33 @@ def task_queue() -> str:
     return f"test-{uuid.uuid4().hex}"
 
 
+ENGINES = ("workflows", "asl")
+"""The values of `STATEWRIGHT_ENGINE`: what the routes of the five seeds start."""
+
+
 @pytest.fixture
-def settings(database_url: str, client: Client, task_queue: str) -> Settings:
+def statewright_engine() -> str:
+    """What the API's routes start (`STATEWRIGHT_ENGINE`). A test module whose HTTP tests run
+    both ways overrides this fixture with one parametrized over `ENGINES`."""
+    return "workflows"
+
+
+def hand_written_only(reason: str) -> pytest.MarkDecorator:
+    """Run a test of a module parametrized over the engine on the hand-written workflows
+    only. `reason` names what it checks that only they do (a hardening the seed lacks)."""
+    assert reason, "say why the seed's machine is not tested here"
+    return pytest.mark.parametrize("statewright_engine", ["workflows"])
+
+
+@pytest.fixture
+def settings(
+    database_url: str, client: Client, task_queue: str, statewright_engine: str
+) -> Settings:
     return Settings(
         database_url=database_url,
         temporal_address=client.service_client.config.target_host,
         task_queue=task_queue,
+        engine=statewright_engine,
     )
 
 

@@ -1,5 +1,9 @@
 """SupportCaseWorkflow: every branch against a real Postgres and Temporal server; the tier 2
-deadline on the time-skipping server."""
+deadline on the time-skipping server.
+
+The HTTP tests run both ways (`STATEWRIGHT_ENGINE`): on `SupportCaseWorkflow`, and on seed
+004's own state machine with its task handlers, which draw from the same scripted random
+source. Those that check what only the hand-written workflow does say so."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.cases import CaseActivities
 from core.db import SessionFactory
 from core.models import CaseEventRow, SupportCaseRow
+from tests.conftest import ENGINES, hand_written_only
 from tests.helpers import (
     ScriptedRandom,
     step,
@@ -29,6 +34,48 @@ from workflows.cases import SupportCaseWorkflow
 from workflows.contracts import CaseInput, CaseProgress, CaseStep
 
 RESOLVE, LEAVE_OPEN = 0.9, 0.1
+SEED_STEPS = {
+    "OpenCaseFunction": "open_case",
+    "AssignCaseFunction": "assign_case",
+    "WorkOnCaseFunction": "work_on_case",
+    "CloseCaseFunction": "close_case",
+    "EscalateCaseFunction": "escalate_case",
+}
+"""Seed 004's task handlers, by the hand-written activity that does the same step."""
+
+
+@pytest.fixture(params=ENGINES)
+def statewright_engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def step_names(run: dict[str, Any]) -> list[str]:
+    """The run's steps, by the hand-written activities' names whichever engine ran it."""
+    if run["workflow_type"] == "StateMachineExecution":
+        return [SEED_STEPS[s["input"]["function"]] for s in run["steps"]]
+    return [s["name"] for s in run["steps"]]
+
+
+def drawn(run: dict[str, Any]) -> str:
+    """What Work on Case drew: RESOLVED or UNRESOLVED."""
+    if run["workflow_type"] == "StateMachineExecution":
+        work = next(s for s in run["steps"] if s["input"]["function"] == "WorkOnCaseFunction")
+        return "RESOLVED" if work["result"]["Status"] == 1 else "UNRESOLVED"
+    return str(step(run, "work_on_case")["result"]["status"])
+
+
+def message(run: dict[str, Any]) -> str:
+    """The message a completed run ends with."""
+    result = run["result"]
+    return str(result["Message"] if "Message" in result else result["message"])
+
+
+def escalated(run: dict[str, Any]) -> None:
+    """The run failed as the seed's Fail state fails it."""
+    assert run["status"] == "FAILED"
+    assert run["error"]["message"] == "Engage Tier 2 Support."
+    if run["workflow_type"] != "StateMachineExecution":
+        assert run["error"]["type"] == "CaseEscalated"
 
 
 def new_case() -> str:
@@ -66,8 +113,8 @@ async def test_resolved_case_is_closed(
         run = await open_case(http, case_id=case_id)
 
     assert run["status"] == "COMPLETED"
-    assert run["result"]["message"] == f"Case {case_id}: opened...assigned...resolved...closed."
-    assert [s["name"] for s in run["steps"]] == [
+    assert message(run) == f"Case {case_id}: opened...assigned...resolved...closed."
+    assert step_names(run) == [
         "open_case",
         "assign_case",
         "work_on_case",
@@ -75,7 +122,8 @@ async def test_resolved_case_is_closed(
     ]
     assert await history(sessions, case_id) == ["OPEN", "ASSIGNED", "RESOLVED", "CLOSED"]
     case = (await http.get(f"/cases/{case_id}")).json()
-    assert case["status"] == "CLOSED" and case["message"] == run["result"]["message"]
+    assert case["status"] == "CLOSED" and case["message"] == message(run)
+    assert (case["workflow_id"], case["run_id"]) == (run["workflow_id"], run["run_id"])
     assert [event["status"] for event in case["history"]] == [
         "OPEN",
         "ASSIGNED",
@@ -92,15 +140,15 @@ async def test_unresolved_case_escalates_and_fails_as_in_the_seed(
     async with worker_with(client, task_queue, sessions, rng=ScriptedRandom(LEAVE_OPEN)):
         run = await open_case(http, inputCaseID=case_id, on_unresolved="fail")
 
-    assert run["status"] == "FAILED"
-    assert run["error"]["message"] == "Engage Tier 2 Support."
-    assert run["error"]["type"] == "CaseEscalated"
+    escalated(run)
+    assert step_names(run) == ["open_case", "assign_case", "work_on_case", "escalate_case"]
     assert await history(sessions, case_id) == ["OPEN", "ASSIGNED", "UNRESOLVED", "ESCALATED"]
     case = await case_row(sessions, case_id)
     assert case.status == "ESCALATED"
     assert case.message == f"Case {case_id}: opened...assigned...unresolved...escalating."
 
 
+@hand_written_only("the policy `retry` is the hand-written workflow's: seed 004 only escalates")
 async def test_retry_loops_back_until_resolved(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
@@ -124,6 +172,7 @@ async def test_retry_loops_back_until_resolved(
     ]
 
 
+@hand_written_only("the policy `retry` is the hand-written workflow's: seed 004 only escalates")
 async def test_retry_exhausts_its_attempts_then_escalates(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
@@ -144,6 +193,7 @@ async def test_retry_exhausts_its_attempts_then_escalates(
     ]
 
 
+@hand_written_only("the policy `tier2` is the hand-written workflow's: seed 004 only fails")
 async def test_tier2_resolution_closes_the_case(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
@@ -192,6 +242,7 @@ async def test_tier2_resolution_closes_the_case(
     assert unknown.status_code == 404
 
 
+@hand_written_only("the policy `tier2` is the hand-written workflow's: seed 004 only fails")
 async def test_resolve_before_escalation_is_409(
     http: httpx.AsyncClient, task_queue: str, sessions: SessionFactory
 ) -> None:
@@ -234,6 +285,7 @@ async def test_tier2_deadline_fails_the_run(
     assert (await case_row(sessions, case_id)).status == "EXPIRED"
 
 
+@hand_written_only("the Catch that escalates a failing step is the hand-written workflow's")
 async def test_a_step_that_keeps_failing_is_caught_and_escalated(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
@@ -263,6 +315,7 @@ async def test_a_step_that_keeps_failing_is_caught_and_escalated(
     assert "agent_id" not in str(run), "the original message stays in the worker's log"
 
 
+@hand_written_only("swaps a hand-written activity; handlers' outages: test_seed_machines")
 async def test_an_unreachable_dependency_is_retried_not_escalated(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
@@ -324,30 +377,72 @@ async def test_bad_case_input_is_422(
     assert [wf async for wf in client.list_workflows(f"TaskQueue = '{task_queue}'")] == []
 
 
-async def test_case_keys_and_one_run_at_a_time(
+async def test_case_keys(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:
+    """A key names one run, running or closed; another body under it is 409; the case can be
+    posted again without it, and its history keeps both runs."""
     case_id = new_case()
     key = {"Idempotency-Key": f"open-{case_id}"}
     first = await http.post("/cases", json={"case_id": case_id}, headers=key)
-    busy = await http.post("/cases", json={"case_id": case_id})
-    assert busy.status_code == 409 and "already has a run in progress" in busy.json()["detail"]
+    running = await http.post("/cases", json={"inputCaseID": case_id}, headers=key)
     async with worker_with(client, task_queue, sessions, rng=ScriptedRandom(RESOLVE, RESOLVE)):
         await wait_for_run(http, first.json()["workflow_id"])
         repeat = await http.post("/cases", json={"case_id": case_id}, headers=key)
         changed = await http.post(
-            "/cases", json={"case_id": case_id, "on_unresolved": "retry"}, headers=key
+            "/cases", json={"case_id": case_id, "max_work_attempts": 2}, headers=key
         )
         again = await http.post("/cases", json={"case_id": case_id})
         second = await wait_for_run(http, again.json()["workflow_id"])
 
-    assert repeat.status_code == 202 and repeat.json() == first.json()
-    assert repeat.headers["Idempotent-Replayed"] == "true"
+    assert first.status_code == 202, first.text
+    for replayed in (running, repeat):
+        assert replayed.status_code == 202 and replayed.json() == first.json()
+        assert replayed.headers["Idempotent-Replayed"] == "true"
     assert changed.status_code == 409
     assert again.status_code == 202 and again.json()["run_id"] != first.json()["run_id"]
     assert second["status"] == "COMPLETED"
     case = (await http.get(f"/cases/{case_id}")).json()
     assert len({event["run_id"] for event in case["history"]}) == 2, "both runs are in history"
+
+
+@hand_written_only("one run per case comes from the workflow id `case-<id>`; the seed has none")
+async def test_one_run_per_case_at_a_time(http: httpx.AsyncClient) -> None:
+    case_id = new_case()
+    # No worker: the first run stays in progress.
+    first = await http.post("/cases", json={"case_id": case_id})
+    busy = await http.post("/cases", json={"case_id": case_id})
+    assert first.status_code == 202
+    assert busy.status_code == 409 and "already has a run in progress" in busy.json()["detail"]
+    await http.post(f"/runs/{first.json()['workflow_id']}/cancel")
+
+
+@pytest.mark.parametrize("statewright_engine", ["asl"])
+async def test_the_seed_takes_no_policy_but_fail(http: httpx.AsyncClient) -> None:
+    for policy in ("retry", "tier2"):
+        response = await http.post("/cases", json={"case_id": new_case(), "on_unresolved": policy})
+        assert response.status_code == 422, response.text
+        error = response.json()["detail"][0]
+        assert error["loc"] == ["body", "on_unresolved"]
+        assert "STATEWRIGHT_ENGINE=workflows" in error["msg"]
+
+
+@pytest.mark.parametrize("statewright_engine", ["asl"])
+async def test_resolving_a_seed_case_is_409(
+    http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
+) -> None:
+    """Nothing of seed 004's waits for tier 2: a case it worked is found, and refused."""
+    case_id = new_case()
+    async with worker_with(client, task_queue, sessions, rng=ScriptedRandom(LEAVE_OPEN)):
+        run = await open_case(http, case_id=case_id)
+    answer = {"resolution": "x", "agent": "a"}
+    response = await http.post(f"/cases/{case_id}/resolve", json=answer)
+    assert run["status"] == "FAILED"
+    assert response.status_code == 409
+    assert response.json()["detail"] == (
+        f"case {case_id!r} is not waiting for tier 2: "
+        "it was escalated without a tier 2 wait, and its run failed"
+    )
 
 
 async def test_forty_cases_show_both_outcomes_and_match_their_runs(
@@ -369,17 +464,18 @@ async def test_forty_cases_show_both_outcomes_and_match_their_runs(
     for case_id, run in zip(case_ids, runs, strict=True):
         case = (await http.get(f"/cases/{case_id}")).json()
         statuses = [event["status"] for event in case["history"]]
-        drawn = step(run, "work_on_case")["result"]["status"]
-        assert statuses == ["OPEN", "ASSIGNED", drawn, case["status"]]
+        draw = drawn(run)
+        assert statuses == ["OPEN", "ASSIGNED", draw, case["status"]]
         assert case["run_id"] == run["run_id"]
         if run["status"] == "COMPLETED":
-            assert (drawn, case["status"]) == ("RESOLVED", "CLOSED")
-            assert case["message"] == run["result"]["message"]
+            assert (draw, case["status"]) == ("RESOLVED", "CLOSED")
+            assert case["message"] == message(run)
         else:
-            assert (drawn, case["status"]) == ("UNRESOLVED", "ESCALATED")
-            assert run["error"]["message"] == "Engage Tier 2 Support."
+            assert (draw, case["status"]) == ("UNRESOLVED", "ESCALATED")
+            escalated(run)
 
 
+@hand_written_only("the policy `tier2` is the hand-written workflow's: seed 004 only fails")
 async def test_a_cancelled_case_says_so(
     http: httpx.AsyncClient, client: Client, task_queue: str, sessions: SessionFactory
 ) -> None:

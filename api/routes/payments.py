@@ -1,4 +1,8 @@
-"""Start order processing (seed 002): Validate, Charge, Record."""
+"""Start order processing (seed 002): Validate, Charge, Record.
+
+With `STATEWRIGHT_ENGINE=asl`, `POST /payments` starts seed 002's own state machine; its task
+handlers write the same charge and record rows, and its executions carry the same
+`PaymentOrderId`, so `GET /payments/{order_id}` reads both alike."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from fastapi.responses import JSONResponse
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from api.auth import require
-from api.deps import ClientDep, SessionDep, SettingsDep
+from api.deps import ClientDep, SessionDep, SettingsDep, State
 from api.run_view import summary
 from api.schemas import (
     ChargeOut,
@@ -17,12 +21,14 @@ from api.schemas import (
     PaymentOrderIdPath,
     PaymentOut,
 )
+from api.seed_starts import start_seed
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from core.models import OrderRecordRow, PaymentRow
 from core.search_attributes import PAYMENT_ORDER_ID
 from workflows.contracts import PaymentInput, PaymentOrder
 from workflows.ids import PAYMENT_RUNS
 from workflows.payments import ProcessOrderWorkflow
+from workflows.seeds import PROCESS_ORDER
 
 router = APIRouter(tags=["payments"])
 
@@ -35,11 +41,29 @@ router = APIRouter(tags=["payments"])
     responses={code: {"model": ErrorOut} for code in (409, 413, 415, 503)},
 )
 async def process_order(
-    body: PaymentIn, client: ClientDep, settings: SettingsDep, key: IdempotencyKey = None
+    body: PaymentIn,
+    state: State,
+    client: ClientDep,
+    settings: SettingsDep,
+    key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start a `ProcessOrderWorkflow` run. Only shape and types are checked here; an amount
     of 0 or less fails the run's Validate step, where the business rule lives."""
     order = PaymentOrder(order_id=body.order.order_id, amount=body.order.amount)
+    index = [SearchAttributePair(PAYMENT_ORDER_ID, order.order_id)]
+    if settings.engine == "asl":
+        # The seed's input; the amount as a decimal string, which the handlers read exactly.
+        execution = await start_seed(
+            state,
+            PROCESS_ORDER,
+            {"order": {"order_id": order.order_id, "amount": str(order.amount)}},
+            name=run_key("payments", key),
+            key=key,
+            request=order.model_dump(mode="json"),
+            index=index,
+        )
+        started = execution.started
+        return accepted({"order_id": order.order_id, **run_ref(settings, started)}, started)
     started = await start_run(
         client,
         ProcessOrderWorkflow.run,
@@ -48,7 +72,7 @@ async def process_order(
         task_queue=settings.task_queue,
         key=key,
         request=order.model_dump(mode="json"),
-        index=TypedSearchAttributes([SearchAttributePair(PAYMENT_ORDER_ID, order.order_id)]),
+        index=TypedSearchAttributes(index),
     )
     return accepted({"order_id": order.order_id, **run_ref(settings, started)}, started)
 

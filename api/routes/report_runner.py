@@ -1,7 +1,9 @@
 """Our report runner's controls: its Temporal Schedule (read, pause, resume) and a run now.
 
 The reporting API the runner polls is someone else's in seed 001; its stand-in is in
-`api.routes.reporting`, on its own path."""
+`api.routes.reporting`, on its own path. With `STATEWRIGHT_ENGINE=asl`, a run now is an
+execution of seed 001's own state machine (its Wait of 10 s included); the schedule is
+unchanged."""
 
 from __future__ import annotations
 
@@ -13,17 +15,19 @@ from temporalio.client import ScheduleCalendarSpec, ScheduleHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
-from api.deps import ClientDep, SettingsDep
+from api.deps import ClientDep, SettingsDep, State
 from api.schedules import REPORT_SCHEDULE_ID
 from api.schemas import (
     ErrorOut,
     RunRef,
     ScheduleOut,
 )
+from api.seed_starts import start_seed
 from api.starts import IdempotencyKey, accepted, run_key, run_ref, start_run
 from workflows.contracts import ReportRunInput
 from workflows.ids import REPORT_RUNS
 from workflows.reports import ReportRunnerWorkflow
+from workflows.seeds import REPORT_RUNNER
 
 router = APIRouter(prefix="/report-runner", tags=["reports"])
 
@@ -130,9 +134,14 @@ async def _describe(handle: ScheduleHandle) -> ScheduleOut:
     responses={code: {"model": ErrorOut} for code in (409, 503)},
 )
 async def run_now(
-    client: ClientDep, settings: SettingsDep, key: IdempotencyKey = None
+    state: State, client: ClientDep, settings: SettingsDep, key: IdempotencyKey = None
 ) -> JSONResponse:
     """Start the report runner now, outside its schedule."""
+    if settings.engine == "asl":
+        execution = await start_seed(
+            state, REPORT_RUNNER, {}, name=run_key("report-runs", key), key=key, request={}
+        )
+        return accepted(run_ref(settings, execution.started), execution.started)
     started = await start_run(
         client,
         ReportRunnerWorkflow.run,

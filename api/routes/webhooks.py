@@ -1,4 +1,9 @@
-"""Webhook intake (seed 003): answer fast, or with `?wait=true`, with the result."""
+"""Webhook intake (seed 003): answer fast, or with `?wait=true`, with the result.
+
+With `STATEWRIGHT_ENGINE=asl`, `POST /webhooks` starts seed 003's own (Express) state machine
+with the payload as its input; `?wait=true` then waits for the execution's output as
+`StartSyncExecution` does, within the same bound. Its task handler stores the payload under
+the execution's workflow id, so `GET /webhooks/{workflow_id}` reads both alike."""
 
 from __future__ import annotations
 
@@ -24,10 +29,13 @@ from api.schemas import (
     WebhookProcessed,
     WorkflowIdPath,
 )
+from api.seed_starts import execution_name, start_seed, wait_for_ending
+from api.sfn.errors import SfnError
 from api.starts import IdempotencyKey, Started, accepted, run_key, run_ref, start_run
 from core.models import WebhookEventRow
 from workflows.contracts import WebhookInput
 from workflows.ids import WEBHOOK_RUNS
+from workflows.seeds import WEBHOOK
 from workflows.webhooks import WebhookWorkflow
 
 router = APIRouter(tags=["webhooks"])
@@ -56,18 +64,21 @@ async def submit_webhook(
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Start a `WebhookWorkflow` that stores the payload."""
-    webhook = WebhookInput(payload=payload, received_at=datetime.now(UTC))
+    asl = settings.engine == "asl"
     try:
-        client = await state.temporal.client()
-        started = await start_run(
-            client,
-            WebhookWorkflow.run,
-            webhook,
-            workflow_id=WEBHOOK_RUNS.of(run_key("webhooks", key)),
-            task_queue=settings.task_queue,
-            key=key,
-            request=payload,
-        )
+        if asl:
+            started = await _start_seed(state, payload, key)
+        else:
+            client = await state.temporal.client()
+            started = await start_run(
+                client,
+                WebhookWorkflow.run,
+                WebhookInput(payload=payload, received_at=datetime.now(UTC)),
+                workflow_id=WEBHOOK_RUNS.of(run_key("webhooks", key)),
+                task_queue=settings.task_queue,
+                key=key,
+                request=payload,
+            )
     except (TemporalUnavailable, RPCError) as err:
         if isinstance(err, RPCError) and err.status not in UNAVAILABLE_CODES:
             raise
@@ -75,9 +86,39 @@ async def submit_webhook(
             status_code=503,
             content={"status": "webhook failed", "detail": "Temporal is unreachable"},
         )
+    except SfnError as err:
+        if err.code != "ValidationException":
+            raise
+        # The execution input's limit (256 KiB), which the body's limit nearly always meets.
+        return JSONResponse(status_code=413, content={"detail": err.message})
     if not wait:
         return accepted({"status": "webhook submitted", **run_ref(settings, started)}, started)
+    if asl:
+        return await _wait_for_output(state, settings, started)
     return await _wait_for_result(state, settings, started)
+
+
+async def _start_seed(state: State, payload: dict[str, Any], key: str | None) -> Started:
+    """Seed 003's machine, with the payload as its input."""
+    execution = await start_seed(
+        state, WEBHOOK, payload, name=run_key("webhooks", key), key=key, request=payload
+    )
+    return execution.started
+
+
+async def _wait_for_output(state: State, settings: SettingsDep, started: Started) -> JSONResponse:
+    """The execution's output, as `StartSyncExecution` gives it, within the webhook bound."""
+    ref = run_ref(settings, started)
+    ending = await wait_for_ending(state, started, settings.webhook_wait_seconds)
+    if ending is None:
+        return JSONResponse(status_code=504, content={"status": "webhook pending", **ref})
+    if ending.error is not None or ending.cause is not None:
+        detail = f"{ending.error}: {ending.cause}" if ending.cause else str(ending.error)
+        return JSONResponse(
+            status_code=502, content={"status": "webhook failed", "detail": detail, **ref}
+        )
+    content = {"status": "webhook processed", **ref, "result": ending.output}
+    return JSONResponse(status_code=200, content=content)
 
 
 async def _wait_for_result(state: State, settings: SettingsDep, started: Started) -> JSONResponse:
@@ -113,7 +154,10 @@ async def get_webhook(
     event = await session.get(WebhookEventRow, workflow_id)
     await session.close()
     run = await describe_run(client, settings, workflow_id, with_steps=False)
-    if event is None and (run is None or run.workflow_type != "WebhookWorkflow"):
+    ours = run is not None and (
+        run.workflow_type == "WebhookWorkflow" or execution_name(WEBHOOK, workflow_id) is not None
+    )
+    if event is None and not ours:
         raise HTTPException(status_code=404, detail=f"webhook {workflow_id!r} not found")
     return WebhookOut(
         workflow_id=workflow_id,
