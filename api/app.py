@@ -16,7 +16,7 @@ from api.gateway import TemporalGateway
 from api.limits import BodyLimits
 from api.pages import pages_router
 from api.query import known_query_only
-from api.routes import health, reporting, runs, site, store
+from api.routes import health, inspector, reporting, runs, site, store
 from api.routes.runs import listing_router
 from api.sfn.sigv4 import load_credentials
 from api.step_inputs import StepInputs
@@ -93,6 +93,7 @@ def create_app(
     for router in protected:
         app.include_router(router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(health.router)
+    app.include_router(inspector.router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(pages_router(app))
     app.add_middleware(
         BodyLimits,

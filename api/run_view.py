@@ -16,6 +16,7 @@ from temporalio.client import Client, WorkflowExecution
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.graph.urls import page_path
 from api.schemas import RunDetail, RunError, RunStep, RunSummary
 from api.step_inputs import StepInputs
 from core.json_limits import depth_of
@@ -96,6 +97,7 @@ def summary(settings: Settings, run: WorkflowExecution) -> RunSummary:
         closed_at=run.close_time,
         status_url=f"/runs/{run.id}",
         ui_url=settings.run_ui_url(run.id, run.run_id),
+        page_url=page_path(run.id),
     )
 
 
@@ -128,6 +130,7 @@ async def describe_run(
         closed_at=description.close_time,
         steps=[],
         ui_url=settings.run_ui_url(workflow_id, description.run_id),
+        page_url=page_path(workflow_id),
     )
     if not with_steps:
         return detail

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Path
 from pydantic import (
@@ -16,14 +16,15 @@ from pydantic import (
     Field,
     RootModel,
     StringConstraints,
+    model_validator,
 )
 
+from api.graph.urls import page_path
 from workflows.contracts import ReportState
 
 MAX_ORDER_LINES = 100
 MAX_LINE_QUANTITY = 1_000_000
 MAX_STOCK = 1_000_000_000
-
 ID_MAX = 64
 WORKFLOW_ID_MAX = 200
 
@@ -89,6 +90,15 @@ class SeedCartIn(RootModel[Cart]):
     """The seed's `/create-order` body: a bare array of `{"itemId", "quantity"}`."""
 
 
+def _page_url() -> Any:
+    return Field(
+        default=None,
+        description="the run's page for people: its state machine's graph, coloured by what "
+        "the run did in each state (`GET /executions/{workflow_id}`)",
+        examples=["/executions/order-7f3c"],
+    )
+
+
 class RunRef(BaseModel):
     """What every start endpoint answers: enough to follow the run."""
 
@@ -96,6 +106,14 @@ class RunRef(BaseModel):
     run_id: str | None
     status_url: str
     ui_url: str
+    page_url: str | None = _page_url()
+
+    @model_validator(mode="after")
+    def _with_page(self) -> Self:
+        # Every run has an execution page: a reference built without one still links it.
+        if self.page_url is None:
+            self.page_url = page_path(self.workflow_id)
+        return self
 
 
 class OrderAccepted(RunRef):
@@ -167,6 +185,7 @@ class RunDetail(BaseModel):
     closed_at: datetime | None
     steps: list[RunStep]
     ui_url: str
+    page_url: str | None = _page_url()
 
 
 class HealthOut(BaseModel):
@@ -252,6 +271,7 @@ class RunSummary(BaseModel):
     closed_at: datetime | None
     status_url: str
     ui_url: str
+    page_url: str | None = _page_url()
 
 
 class RunPage(BaseModel):

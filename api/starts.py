@@ -16,6 +16,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.graph.urls import page_path
 from api.schemas import RunRef
 from core.settings import Settings
 
@@ -164,6 +165,7 @@ def run_ref(settings: Settings, started: Started) -> dict[str, Any]:
         run_id=started.run_id,
         status_url=f"/runs/{started.workflow_id}",
         ui_url=settings.run_ui_url(started.workflow_id, started.run_id),
+        page_url=page_path(started.workflow_id),
     ).model_dump()
 
 
