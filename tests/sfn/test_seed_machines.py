@@ -345,6 +345,58 @@ async def test_report_runner_waits_out_an_outage_and_fails_on_a_refusal(
     assert "404" in lambda_cause(done)["errorMessage"]
 
 
+async def test_report_runner_stopped_in_an_outage_is_redriven_once_the_api_is_back(
+    settings: Settings,
+    database_url: str,
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    tmp_path: Path,
+    item_prefix: str,
+) -> None:
+    """The operator stops an execution that has been waiting out a reporting API outage;
+    once the API is back, a redrive continues it from the state it was in (CreateReport)
+    and it publishes the page."""
+    await stock_items(sessions, **{f"{item_prefix}-r": 3})
+    async with seed_stack(
+        settings,
+        database_url,
+        client,
+        task_queue,
+        sessions,
+        tmp_path / "site",
+        reports_api=lambda _: "http://127.0.0.1:9",
+    ) as away:
+        machine = await away.deploy(REPORT_RUNNER)
+        started = await away.aws("start_execution", stateMachineArn=machine, input="{}")
+        execution = started["executionArn"]
+        await _until_retried(client, execution)
+        await away.aws("stop_execution", executionArn=execution, error="Outage")
+        stopped = await away.aws.finished(execution)
+    assert stopped["status"] == "ABORTED" and stopped["redriveStatus"] == "REDRIVABLE"
+
+    async with seed_stack(
+        settings, database_url, client, task_queue, sessions, tmp_path / "site"
+    ) as back:
+        await back.aws("redrive_execution", executionArn=execution)
+        done = await back.aws.finished(execution, within=60)
+        published = output_of(done)
+        assert done["redriveCount"] == 1
+        page = (await back.http.get("/site/report.html")).text
+        assert [f"{item_prefix}-r", "3", "0", "0"] in table_rows(page)
+        assert published["location"] == f"{back.base}/site/report.html"
+        history = await back.aws("get_execution_history", executionArn=execution)
+    types = [event["type"] for event in history["events"]]
+    redriven = types.index("ExecutionRedriven")
+    assert types[redriven - 1] == "ExecutionAborted"
+    entered = [
+        event["stateEnteredEventDetails"]["name"]
+        for event in history["events"][redriven:]
+        if "stateEnteredEventDetails" in event
+    ]
+    assert entered[0] == "CreateReportState" and entered[-1] == "UpdateSiteState"
+
+
 async def _until_retried(client: Client, execution_arn: str) -> None:
     """Wait until CreateReport has failed at least twice below the state."""
     handle = client.get_workflow_handle(execution_workflow_id(execution_arn))
