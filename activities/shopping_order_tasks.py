@@ -15,7 +15,6 @@ decrements took, as the seed does; the hand-written workflow gives it back.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from sqlalchemy import text
@@ -23,6 +22,7 @@ from sqlalchemy import text
 from activities.orders import COMPLETE_ORDER, CREATE_ORDER
 from activities.task_handlers import TaskContext, task
 from core.db import SessionFactory, engine_of
+from workflows.seed_ids import order_id_of
 
 
 class ItemNotInStock(Exception):
@@ -54,11 +54,6 @@ RESERVE_ITEM = text(
     SELECT (SELECT state FROM prior), (SELECT count(*) FROM taken)
     """
 )
-
-
-def order_id_of(execution_arn: str) -> str:
-    """The order an execution writes: a digest, since an ARN is longer than an order id."""
-    return "sfn-" + hashlib.sha256(execution_arn.encode()).hexdigest()[:40]
 
 
 def _line(event: Any) -> tuple[str, int]:

@@ -83,6 +83,11 @@ def _landing_html(temporal_ui: str) -> str:
         (temporal_ui, "Temporal UI", "every run and its history"),
         ("/site/report.html", "Report page", "the report the runner publishes every minute"),
         ("/runs", "Recent runs", "the runs of this deployment, newest first (JSON)"),
+        (
+            "/state-machines/seed-004-support-case",
+            "Seed state machines",
+            "a seed's graph and its executions, each drawn as it ran",
+        ),
         ("/health", "Health", "whether Postgres, Temporal and a worker answer (JSON)"),
     ]
     items = "\n".join(

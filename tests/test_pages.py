@@ -71,5 +71,6 @@ async def test_the_landing_page_links_everything_a_newcomer_needs(
         settings.temporal_ui_url: "Temporal UI",
         "/site/report.html": "Report page",
         "/runs": "Recent runs",
+        "/state-machines/seed-004-support-case": "Seed state machines",
         "/health": "Health",
     }

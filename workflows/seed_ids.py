@@ -2,8 +2,7 @@
 
 Pure functions of an execution ARN, shared by the handlers (`activities.*_tasks`) and by the
 API's read routes, which must find those rows again without importing the handlers (the API
-may not import `activities`; `tests/test_layout.py`). `tests/sfn/test_differential.py` checks
-that the handlers name their rows exactly so.
+may not import `activities`; `tests/test_layout.py`).
 """
 
 from __future__ import annotations

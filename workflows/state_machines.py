@@ -186,12 +186,8 @@ class StateMachineWorkflow:
         plans = thread.pending.pop(name, None) if thread.pending else None
 
         async def run_chunk(index: int, span: range) -> MapChunkResult:
-            key = f"chunk-{index}"
-            plan = plans.get(key) if plans else None
-            if redrive.is_done(plan):
-                assert plan is not None
-                if nodes is not None:
-                    nodes[key] = plan
+            plan, node = redrive.claim(nodes, plans, f"chunk-{index}")
+            if plan is not None and redrive.is_done(plan):
                 return MapChunkResult.model_validate(plan["output"])
             child = map_chunks.chunk_id(parent, self.map_runs, index)
             # Where the chunk's own events go when the history is read.
@@ -222,8 +218,7 @@ class StateMachineWorkflow:
                 done: MapChunkResult = await workflow.execute_child_workflow(
                     "StateMachineExecution", request, id=child, result_type=MapChunkResult
                 )
-                if nodes is not None:
-                    nodes[key] = {"done": True, "output": done.model_dump(mode="json")}
+                redrive.finished(node, done.model_dump(mode="json"))
                 return done
             except ChildWorkflowError as err:
                 raise _states_error(err) from None

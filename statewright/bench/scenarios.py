@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from workflows import seeds
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ CASES = BenchScenario(
 )
 
 
-SHOPPING_ORDER = json.loads((Path(__file__).parent / "shopping_order.asl.json").read_text())
+SHOPPING_ORDER = seeds.SHOPPING_ORDER.definition()
 """Seed 000's state machine, unmodified: Map(isItemInStock), then Parallel{Map(updateItemStock),
 createOrder}; its handlers are `activities.shopping_order_tasks`."""
 

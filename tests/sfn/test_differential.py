@@ -580,16 +580,6 @@ async def test_seed_001_same_report(
 # What the comparisons stand on -------------------------------------------------------------
 
 
-def test_the_api_names_seed_000_rows_as_its_handlers_do() -> None:
-    """The read routes find seed 000's orders through `workflows.seed_ids`, since the API may
-    not import the handlers: both must derive the same row id from an execution."""
-    from activities import shopping_order_tasks
-
-    for name in ("a", "0" * 80, "order-1", uuid.uuid4().hex):
-        arn = f"arn:aws:states:us-east-1:123456789012:execution:seed-000-shopping-order:{name}"
-        assert order_id_of(arn) == shopping_order_tasks.order_id_of(arn)
-
-
 async def test_seed_machines_are_registered_once_and_kept_as_the_seed(
     apis: dict[str, Api], worker: Worker, client: Client, sessions: SessionFactory
 ) -> None:

@@ -22,7 +22,6 @@ from temporalio.client import Client
 
 from activities.payment_provider import SimulatedPaymentProvider, payment_id_for
 from activities.report_tasks import download_report, poll_report, update_site
-from activities.shopping_order_tasks import order_id_of
 from activities.support_case_tasks import work_on_case
 from activities.task_handlers import DependencyUnavailable, TaskContext, execution_workflow_id
 from activities.webhook_tasks import sample_func, webhook_id_of
@@ -52,6 +51,7 @@ from workflows.contracts import (
     PAYMENT_DECLINED,
     REPORTING_API_REJECTED,
 )
+from workflows.seed_ids import order_id_of
 from workflows.seeds import (
     PROCESS_ORDER,
     REPORT_RUNNER,

@@ -538,16 +538,9 @@ class Interpreter(JsonataStates):
         plans = thread.pending.pop(name, None) if thread.pending else None
 
         def run_branch(index: int, branch: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
-            key = str(index)
-            plan = plans.get(key) if plans else None
-            if redrive.is_done(plan):
-                assert plan is not None
-                if nodes is not None:
-                    nodes[key] = plan
+            plan, node = redrive.claim(nodes, plans, str(index))
+            if plan is not None and redrive.is_done(plan):
                 return functools.partial(_already, plan.get("output"))
-            node: dict[str, Any] | None = None
-            if nodes is not None:
-                node = nodes[key] = {}
             return functools.partial(
                 self.branch,
                 branch,
@@ -654,16 +647,9 @@ class Interpreter(JsonataStates):
 
         async def iteration(index: int, item_input: Any) -> Any:
             nonlocal failures
-            key = str(index)
-            plan = plans.get(key) if plans else None
-            if redrive.is_done(plan):
-                assert plan is not None
-                if nodes is not None:
-                    nodes[key] = plan
+            plan, node = redrive.claim(nodes, plans, str(index))
+            if plan is not None and redrive.is_done(plan):
                 return plan.get("output")
-            node: dict[str, Any] | None = None
-            if nodes is not None:
-                node = nodes[key] = {}
             own = Thread(last=started, node=node, resume=plan)
             details = {"name": name, "index": index}
             self.log.add(own, "MapIterationStarted", workflow.now(), details)

@@ -58,3 +58,18 @@ def branches_of(node: Node | None, name: str) -> Node | None:
 
 def is_done(plan: Node | None) -> bool:
     return plan is not None and plan.get("done") is True
+
+
+def claim(nodes: Node | None, plans: Node | None, key: str) -> tuple[Node | None, Node | None]:
+    """Branch or iteration `key` of a Map or Parallel state being run: its earlier run's
+    node (None if it had none), and the node that tracks it now. A branch that finished
+    before keeps its earlier node, done, and is not run again (`is_done`)."""
+    plan = plans.get(key) if plans else None
+    if nodes is None:
+        return plan, None
+    if is_done(plan):
+        nodes[key] = plan
+        return plan, plan
+    node: Node = {}
+    nodes[key] = node
+    return plan, node
