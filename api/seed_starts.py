@@ -231,13 +231,13 @@ async def _start_registered(
     sfn: Sfn, seed: SeedMachine, params: dict[str, Any]
 ) -> tuple[Any, WorkflowHandle[Any, Any], Any]:
     try:
-        return await executions._start(sfn, params)
+        return await executions.start_or_find(sfn, params)
     except SfnError as err:
         if err.code != "StateMachineDoesNotExist":
             raise
     # Deleted since this process registered it: register it again, once.
     await _registered(sfn, seed, again=True)
-    return await executions._start(sfn, params)
+    return await executions.start_or_find(sfn, params)
 
 
 async def _repeat(
@@ -265,7 +265,7 @@ async def wait_for_ending(
     client = await state.temporal.client()
     handle = client.get_workflow_handle(started.workflow_id, run_id=started.run_id)
     try:
-        return await asyncio.wait_for(executions._ending(handle), timeout_s)
+        return await asyncio.wait_for(executions.ending_of(handle), timeout_s)
     except TimeoutError:
         return None
 

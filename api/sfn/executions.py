@@ -112,7 +112,8 @@ async def started_with(client: Client, handle: WorkflowHandle[Any, Any]) -> Exec
     raise SfnError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{handle.id}'")
 
 
-async def _ending(handle: WorkflowHandle[Any, Any]) -> Ending:
+async def ending_of(handle: WorkflowHandle[Any, Any]) -> Ending:
+    """How the execution's run ended (waiting for it to end): output, or error and cause."""
     try:
         return Ending(output=await handle.result(follow_runs=False))
     except WorkflowFailureError as err:
@@ -147,7 +148,7 @@ def _execution_input(
     )
 
 
-async def _start(sfn: Sfn, params: dict[str, Any]) -> tuple[ExecutionInput, Any, datetime]:
+async def start_or_find(sfn: Sfn, params: dict[str, Any]) -> tuple[ExecutionInput, Any, datetime]:
     """Start the execution `params` describe, or find the same one already running."""
     row, definition = await state_machines.load_for_start(
         sfn, shapes.required(params, "stateMachineArn")
@@ -184,7 +185,7 @@ async def _start(sfn: Sfn, params: dict[str, Any]) -> tuple[ExecutionInput, Any,
 
 
 async def start(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
-    request, _, started = await _start(sfn, params)
+    request, _, started = await start_or_find(sfn, params)
     return {"executionArn": request.execution_arn, "startDate": shapes.epoch(started)}
 
 
@@ -195,9 +196,9 @@ async def start_sync(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
             "StateMachineTypeNotSupported",
             "This operation is not supported by this type of state machine",
         )
-    request, handle, started = await _start(sfn, params)
+    request, handle, started = await start_or_find(sfn, params)
     try:
-        ending = await asyncio.wait_for(_ending(handle), SYNC_LIMIT.total_seconds())
+        ending = await asyncio.wait_for(ending_of(handle), SYNC_LIMIT.total_seconds())
         status = "SUCCEEDED" if ending.error is None else "FAILED"
         if ending.error == "States.Timeout":
             status = "TIMED_OUT"
@@ -244,7 +245,7 @@ async def describe(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
         "redriveStatusReason": not_redrivable,
     }
     if status != "RUNNING":
-        ending = await _ending(handle)
+        ending = await ending_of(handle)
         if status == "SUCCEEDED":
             response.update(payload_text("output", ending.output))
         response.update({"error": ending.error, "cause": ending.cause})
@@ -434,7 +435,7 @@ async def _events(
     thread = Thread(last=len(events))
     at = described.close_time or datetime.now(UTC)
     if status in (WorkflowExecutionStatus.TERMINATED, WorkflowExecutionStatus.CANCELED):
-        ending = await _ending(handle)
+        ending = await ending_of(handle)
         details = shapes.without_none({"error": ending.error, "cause": ending.cause})
         log.add(thread, "ExecutionAborted", at, details)
     elif status == WorkflowExecutionStatus.TIMED_OUT:
