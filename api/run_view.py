@@ -132,6 +132,11 @@ async def describe_run(
         ui_url=settings.run_ui_url(workflow_id, description.run_id),
         page_url=page_path(workflow_id),
     )
+    # A redrive is a new run of the same id; it carries its count and date in the memo.
+    memo = await description.memo()
+    if "redriveCount" in memo:
+        detail.redrive_count = int(memo["redriveCount"])
+        detail.redrive_date = datetime.fromisoformat(memo["redriveDate"])
     if not with_steps:
         return detail
     history = await handle.fetch_history()

@@ -186,6 +186,12 @@ class RunDetail(BaseModel):
     steps: list[RunStep]
     ui_url: str
     page_url: str | None = _page_url()
+    redrive_count: int = Field(
+        default=0, description="how many times the run was redriven; 0 if never"
+    )
+    redrive_date: datetime | None = Field(
+        default=None, description="when it was last redriven; null if never"
+    )
 
 
 class HealthOut(BaseModel):

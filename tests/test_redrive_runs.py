@@ -76,6 +76,8 @@ async def test_an_execution_is_redriven_through_the_runs_api(
     assert answer.json()["status_url"] == f"/runs/{workflow_id}"
     run = await wait_for_run(http, workflow_id)
     assert run["status"] == "COMPLETED" and run["run_id"] == answer.json()["run_id"]
+    assert run["redrive_count"] == 1
+    assert run["redrive_date"] == answer.json()["redrive_date"]
     assert run["result"] == {"value": 2}
     assert len(SEEN[f"{key}-once"]) == 1 and len(SEEN[f"{key}-down"]) == 2
 
@@ -124,6 +126,7 @@ async def test_a_payment_whose_charge_step_failed_is_redriven_and_charged_once(
     assert answer.status_code == 202, answer.text
     done = await wait_for_run(http, workflow_id)
     assert done["status"] == "COMPLETED", done
+    assert done["redrive_count"] == 1 and failed["redrive_count"] == 0
     assert done["result"]["order_id"] == order_id
     assert provider.money_moved[order_id] == 1
     # Both runs are found by the order id: the redrive kept the run's search attributes.
