@@ -34,6 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import AppState
 from api.sfn.errors import SfnError
 from api.sfn.protocol import sfn_of
+from api.sfn.redrivable import one_redrive_at_a_time
 from api.sfn.redrive import redrive as redrive_execution
 from core.search_attributes import ALL as SEARCH_ATTRIBUTES
 from workflows.contracts import INVALID_ORDER, PAYMENT_CONFLICT, PAYMENT_DECLINED
@@ -81,22 +82,37 @@ class Redriven:
 
 async def redrive_run(state: AppState, client: Client, workflow_id: str) -> Redriven:
     """Redrive the run `workflow_id`, or raise 404 / 409 saying why not."""
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        described = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(404, f"run {workflow_id!r} not found") from None
-        raise
+    described = await _describe(client, workflow_id)
+    _check_ended(described)
+    if described.workflow_type == "StateMachineExecution":
+        return await _redrive_execution(state, client, workflow_id)
+    async with one_redrive_at_a_time(state.sessions, workflow_id):
+        return await _redrive_hand_written(state, client, workflow_id)
+
+
+def _check_ended(described: WorkflowExecutionDescription) -> None:
     if described.status not in ENDED_UNSUCCESSFULLY:
         status = described.status.name if described.status else "RUNNING"
         raise HTTPException(
             409,
-            f"run {workflow_id!r} is {status}: only a run that failed, timed out or was "
+            f"run {described.id!r} is {status}: only a run that failed, timed out or was "
             "cancelled can be redriven",
         )
-    if described.workflow_type == "StateMachineExecution":
-        return await _redrive_execution(state, client, workflow_id)
+
+
+async def _describe(client: Client, workflow_id: str) -> WorkflowExecutionDescription:
+    try:
+        return await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(404, f"run {workflow_id!r} not found") from None
+        raise
+
+
+async def _redrive_hand_written(state: AppState, client: Client, workflow_id: str) -> Redriven:
+    # Read again under the lock: another redrive may have started a run meanwhile.
+    described = await _describe(client, workflow_id)
+    _check_ended(described)
     policy = POLICIES.get(described.workflow_type)
     if policy is None:
         raise HTTPException(409, f"{described.workflow_type} runs cannot be redriven")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowExecutionDescription
+from temporalio.client import Client, WorkflowExecutionDescription, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -20,7 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.sfn import executions, shapes
 from api.sfn.context import Sfn
 from api.sfn.errors import SfnError
-from api.sfn.redrivable import refusal
+from api.sfn.redrivable import one_redrive_at_a_time, refusal
 from workflows.contracts import ExecutionInput, Redrive
 from workflows.state_machines import StateMachineWorkflow
 
@@ -29,6 +29,13 @@ async def redrive(sfn: Sfn, params: dict[str, Any]) -> dict[str, Any]:
     arn = shapes.required(params, "executionArn")
     token = shapes.string(params, "clientToken", max_length=64)
     client, handle = await executions.handle_of(sfn, arn)
+    async with one_redrive_at_a_time(sfn.sessions, handle.id):
+        return await _redrive(sfn, client, handle, arn, token)
+
+
+async def _redrive(
+    sfn: Sfn, client: Client, handle: WorkflowHandle[Any, Any], arn: str, token: str | None
+) -> dict[str, Any]:
     described = await executions.describe_run(handle, arn)
     started = await executions.started_with(client, handle)
     earlier = started.redrive

@@ -357,3 +357,39 @@ async def test_a_large_map_reruns_only_the_chunks_that_did_not_finish(
     events = await history(aws, execution)
     assert [event["id"] for event in events] == list(range(1, len(events) + 1))
     assert events[-1]["type"] == "ExecutionSucceeded"
+
+
+async def test_redrives_at_once_each_continue_the_latest_run(aws: Aws, key: str) -> None:
+    """Six redrives sent together, of an execution that fails again at once: each must
+    continue the run before it, so the history holds every run, in order. Unserialised, two
+    could read the same run and the later would drop the other's run from the history."""
+    # A Fail state fails again within the redriven run's first workflow task: the widest
+    # window for a second redrive to read a run that another has just continued.
+    execution = await start(
+        aws, {"StartAt": "Down", "States": {"Down": {"Type": "Fail", "Error": "Down"}}}
+    )
+    await aws.finished(execution)
+
+    async def redrive() -> bool:
+        try:
+            await aws("redrive_execution", executionArn=execution)
+        except ClientError as err:
+            assert err.response["Error"]["Code"] == "ExecutionNotRedrivable"
+            return False
+        return True
+
+    accepted = sum(await asyncio.gather(*(redrive() for _ in range(6))))
+    assert accepted >= 1
+    done = await aws.finished(execution)
+    assert done["status"] == "FAILED" and done["redriveCount"] == accepted
+    events = await history(aws, execution)
+    types = [event["type"] for event in events]
+    assert types.count("ExecutionRedriven") == accepted
+    assert types.count("ExecutionFailed") == accepted + 1
+    assert [event["id"] for event in events] == list(range(1, len(events) + 1))
+    counts = [
+        e["executionRedrivenEventDetails"]["redriveCount"]
+        for e in events
+        if "executionRedrivenEventDetails" in e
+    ]
+    assert counts == list(range(1, accepted + 1))
