@@ -14,9 +14,11 @@ from api.deps import AppState
 from api.flows import ApiFlow, scopes, workflow_types
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import pages_router
 from api.query import known_query_only
 from api.routes import health, inspector, reporting, runs, site, store
+from api.routes.metrics import metrics_router
 from api.routes.runs import listing_router
 from api.sfn.sigv4 import load_credentials
 from api.step_inputs import StepInputs
@@ -93,6 +95,8 @@ def create_app(
     for router in protected:
         app.include_router(router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(health.router)
+    metrics = ApiMetrics()
+    app.include_router(metrics_router(metrics), responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(inspector.router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(pages_router(app))
     app.add_middleware(
@@ -100,4 +104,6 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/webhooks": settings.webhook_max_body_bytes},
     )
+    # Outermost, so that it also counts what the body limits turn away.
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app
