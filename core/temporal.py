@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, FailureError
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from core.settings import Settings
 
@@ -90,22 +91,43 @@ DATA_CONVERTER: DataConverter = DataConverter(
 )
 
 
-async def connect(settings: Settings) -> Client:
-    """Connect to the configured Temporal server and namespace."""
+async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """Connect to the configured Temporal server and namespace; `runtime` carries the SDK's
+    telemetry (`metrics_runtime`)."""
     return await Client.connect(
         settings.temporal_target,
         namespace=settings.temporal_namespace,
         data_converter=DATA_CONVERTER,
+        runtime=runtime,
     )
 
 
-async def connect_patiently(settings: Settings, wait_s: float = 60) -> Client:
+def metrics_runtime(host: str, port: int) -> Runtime | None:
+    """An SDK runtime that serves its own metrics (workflow task and activity latencies,
+    schedule-to-start, sticky cache, slots) at `http://host:port/metrics`; None when `port`
+    is 0 or cannot be bound, so a taken port costs the metrics, never the worker."""
+    if port == 0:
+        return None
+    try:
+        return Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"{host}:{port}", durations_as_seconds=True)
+            )
+        )
+    except Exception as err:  # the SDK reports a taken port as a plain error
+        log.warning("worker metrics are off: could not serve them on %s:%s (%s)", host, port, err)
+        return None
+
+
+async def connect_patiently(
+    settings: Settings, wait_s: float = 60, runtime: Runtime | None = None
+) -> Client:
     """Connect, retrying for `wait_s` seconds: in a deployment Temporal may start after us."""
     deadline = time.monotonic() + wait_s
     delay = 0.5
     while True:
         try:
-            return await connect(settings)
+            return await connect(settings, runtime)
         except RuntimeError as err:
             if time.monotonic() + delay > deadline:
                 raise TemporalUnreachable(

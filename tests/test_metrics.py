@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import uuid
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from core.db import SessionFactory
-from tests.helpers import stock_items, wait_for_run
+from core.temporal import DATA_CONVERTER, metrics_runtime
+from tests.conftest import free_port
+from tests.helpers import stock_items, wait_for_run, worker_with
+from workflows.bench import BenchNoopWorkflow
+from workflows.contracts import NoopShape
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -60,3 +69,38 @@ async def test_requests_are_counted_by_route_template_status_and_reason(
     assert moved(before, after, latency, route="/orders", method="POST") == 2
     starts = "statewright_temporal_start_duration_seconds_count"
     assert moved(before, after, starts, route="/orders") == 1, "only the accepted start"
+
+
+async def test_the_worker_serves_the_sdks_own_metrics(
+    temporal_env: WorkflowEnvironment, sessions: SessionFactory
+) -> None:
+    """`metrics_runtime` gives the worker's client the SDK's Prometheus endpoint: after one
+    workflow run it reports workflow and activity task latencies and its slots."""
+    port = free_port()
+    runtime = metrics_runtime("127.0.0.1", port)
+    assert runtime is not None
+    target = temporal_env.client.service_client.config.target_host
+    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    queue = f"metrics-{uuid.uuid4().hex}"
+    async with worker_with(client, queue, sessions):
+        await client.execute_workflow(
+            BenchNoopWorkflow.run, NoopShape(stages=[1]), id=f"bench-noop-{queue}", task_queue=queue
+        )
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    names = {family.name for family in text_string_to_metric_families(text)}
+    for expected in (
+        "temporal_workflow_completed",
+        "temporal_workflow_task_execution_latency",
+        "temporal_activity_execution_latency",
+        "temporal_worker_task_slots_available",
+    ):
+        assert expected in names, sorted(names)
+
+
+def test_a_taken_port_turns_worker_metrics_off_not_the_worker() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert metrics_runtime("127.0.0.1", taken.getsockname()[1]) is None
+    assert metrics_runtime("127.0.0.1", 0) is None

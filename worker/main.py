@@ -26,7 +26,7 @@ from core.db import SessionFactory, create_engine, create_session_factory
 from core.publisher import configured_publisher
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
-from core.temporal import connect_patiently
+from core.temporal import connect_patiently, metrics_runtime
 from worker.flows import WorkerFlow, activities_of, workflows_of
 from worker.interceptors import StepFailures
 
@@ -103,7 +103,14 @@ async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_u
     log.info("task handlers: %s", ", ".join(handlers) if handlers else "none")
     engine = create_engine(database_url, pool_size=settings.db_pool_size, pre_ping=False)
     try:
-        client = await connect_patiently(settings)
+        runtime = metrics_runtime(settings.api_host, settings.worker_metrics_port)
+        if runtime is not None:
+            log.info(
+                "worker metrics at http://%s:%s/metrics",
+                settings.api_host,
+                settings.worker_metrics_port,
+            )
+        client = await connect_patiently(settings, runtime=runtime)
         await register_search_attributes(client)
         deps = dependencies(settings, create_session_factory(engine))
         worker = build_worker(flows, client, settings.task_queue, deps)
