@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.business_metrics import count
 from core.db import SessionFactory, engine_of
 from workflows.contracts import (
     INVALID_CART,
@@ -182,6 +183,8 @@ class CartInventoryActivities:
             available = stock.get(line.item_id)
             short = available is None or available < line.quantity
             if short and not decided:
+                # A business error is not retried: this attempt is the one that turns it away.
+                count("statewright_stock_check_rejections")
                 raise not_in_stock(line.item_id, line.quantity, available)
             checks.append(
                 StockCheck(item_id=line.item_id, requested=line.quantity, available=available or 0)

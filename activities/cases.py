@@ -10,9 +10,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities.business_metrics import count
 from core.db import SessionFactory
 from core.models import CaseEventRow, SupportCaseRow
 from workflows.contracts import CaseProgress, CaseStatus, CaseStep, case_workflow_id
+
+CASE_COUNTERS: dict[str, str] = {
+    "RESOLVED": "statewright_cases_resolved",
+    "ESCALATED": "statewright_cases_escalated",
+    "AWAITING_TIER2": "statewright_cases_awaiting_tier2",
+}
+"""The case statuses that move a business counter when a step first records them."""
 
 
 class CaseActivities:
@@ -126,6 +134,9 @@ class CaseActivities:
                         updated_at=func.now(),
                     )
                 )
+                counted = CASE_COUNTERS.get(status)
+                if counted is not None:
+                    count(counted)
                 return CaseProgress(case_id=step.case_id, status=status, message=message)
         earlier = await self._recorded(step)
         assert earlier is not None

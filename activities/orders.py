@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities.business_metrics import count
 from activities.cart_inventory import give_back, lock_cart
 from core.db import SessionFactory, engine_of
 from core.models import OrderLineRow, OrderRow
@@ -65,7 +66,9 @@ class OrderActivities:
     @activity.defn(name="complete_order")
     async def complete_order(self, ref: OrderRef) -> OrderState:
         async with self._engine.begin() as conn:
-            await conn.execute(COMPLETE_ORDER, {"o": ref.order_id})
+            done = await conn.execute(COMPLETE_ORDER, {"o": ref.order_id})
+        if done.rowcount == 1:
+            count("statewright_orders_completed")
         return OrderState(order_id=ref.order_id, status="COMPLETED")
 
     @activity.defn(name="cancel_order")
@@ -85,20 +88,29 @@ class OrderActivities:
             status = (await conn.execute(ORDER_STATUS_FOR_UPDATE, {"o": order.order_id})).scalar()
             if status == "COMPLETED":
                 return OrderState(order_id=order.order_id, status="COMPLETED")
-            await give_back(conn, order)
-            await conn.execute(CANCEL_PENDING_ORDER, {"o": order.order_id, "r": failure.reason})
+            restocked = await give_back(conn, order)
+            cancelled = await conn.execute(
+                CANCEL_PENDING_ORDER, {"o": order.order_id, "r": failure.reason}
+            )
+        if restocked:
+            count("statewright_orders_compensated")
+        if cancelled.rowcount == 1:
+            count("statewright_orders_failed")
         return OrderState(order_id=order.order_id, status="FAILED")
 
     @activity.defn(name="fail_order")
     async def fail_order(self, failure: FailOrderInput) -> OrderState:
         """Mark the order failed, creating it first if its create step was cancelled."""
         async with self._sessions.begin() as session:
-            await _insert_order(session, failure.order, "FAILED", failure.reason)
-            await session.execute(
+            created = await _insert_order(session, failure.order, "FAILED", failure.reason)
+            moved = await session.scalar(
                 update(OrderRow)
                 .where(OrderRow.order_id == failure.order.order_id, OrderRow.status != "FAILED")
                 .values(status="FAILED", failure_reason=failure.reason, updated_at=func.now())
+                .returning(OrderRow.order_id)
             )
+        if created or moved is not None:
+            count("statewright_orders_failed")
         return OrderState(order_id=failure.order.order_id, status="FAILED")
 
 
@@ -114,7 +126,8 @@ def _order_params(order: CreateOrderInput) -> dict[str, Any]:
 
 async def _insert_order(
     session: AsyncSession, order: CreateOrderInput, status: str, reason: str | None
-) -> None:
+) -> bool:
+    """Write the order with `status` unless it exists; whether this call wrote it."""
     inserted = await session.scalar(
         insert(OrderRow)
         .values(
@@ -127,7 +140,7 @@ async def _insert_order(
         .returning(OrderRow.order_id)
     )
     if inserted is None:
-        return
+        return False
     await session.execute(
         insert(OrderLineRow),
         [
@@ -140,3 +153,4 @@ async def _insert_order(
             for n, line in enumerate(order.lines, start=1)
         ],
     )
+    return True

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.business_metrics import count
 from activities.payment_provider import (
     PaymentDeclined,
     PaymentProvider,
@@ -59,19 +60,24 @@ class PaymentActivities:
             try:
                 charge = await self._provider.charge(order.order_id, order.amount, payment_id)
             except PaymentDeclined as err:
+                count("statewright_payments_declined")
                 raise ApplicationError(str(err), type=PAYMENT_DECLINED, non_retryable=True) from err
             except ProviderUnavailable as err:
                 raise ApplicationError(str(err), type=PROVIDER_UNAVAILABLE) from err
             async with self._sessions.begin() as session:
-                await session.execute(
+                written = await session.scalar(
                     insert(PaymentRow)
                     .values(
                         order_id=order.order_id, payment_id=charge.payment_id, amount=charge.amount
                     )
                     .on_conflict_do_nothing()
+                    .returning(PaymentRow.order_id)
                 )
                 existing = await session.get(PaymentRow, order.order_id)
             assert existing is not None
+            if written is not None:
+                count("statewright_payments_charged")
+                count("statewright_payments_charged_cents", int(charge.amount * 100))
         if existing.amount != order.amount:
             raise ApplicationError(
                 f"order {order.order_id} was already charged {existing.amount}; "

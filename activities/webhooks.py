@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from temporalio import activity
 
+from activities.business_metrics import count
 from core.db import SessionFactory
 from core.models import WebhookEventRow
 from workflows.contracts import StoreWebhookRequest, WebhookResult
@@ -19,7 +20,7 @@ class WebhookActivities:
     async def store_webhook(self, request: StoreWebhookRequest) -> WebhookResult:
         """One row per run, keyed by workflow id, so a retry stores nothing twice."""
         async with self._sessions.begin() as session:
-            await session.execute(
+            written = await session.scalar(
                 insert(WebhookEventRow)
                 .values(
                     workflow_id=request.workflow_id,
@@ -27,6 +28,7 @@ class WebhookActivities:
                     received_at=request.received_at,
                 )
                 .on_conflict_do_nothing()
+                .returning(WebhookEventRow.workflow_id)
             )
             received_at = await session.scalar(
                 select(WebhookEventRow.received_at).where(
@@ -34,6 +36,8 @@ class WebhookActivities:
                 )
             )
         assert received_at is not None
+        if written is not None:
+            count("statewright_webhooks_stored")
         return WebhookResult(workflow_id=request.workflow_id, received_at=received_at, stored=True)
 
     @activity.defn(name="discard_webhook")

@@ -111,7 +111,12 @@ def metrics_runtime(host: str, port: int) -> Runtime | None:
     try:
         return Runtime(
             telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=f"{host}:{port}", durations_as_seconds=True)
+                # Prometheus's own conventions: counters end in _total, durations in seconds.
+                metrics=PrometheusConfig(
+                    bind_address=f"{host}:{port}",
+                    counters_total_suffix=True,
+                    durations_as_seconds=True,
+                )
             )
         )
     except Exception as err:  # the SDK reports a taken port as a plain error

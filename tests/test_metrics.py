@@ -7,15 +7,18 @@ import uuid
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.orders import OrderActivities
 from core.db import SessionFactory
 from core.temporal import DATA_CONVERTER, metrics_runtime
 from tests.conftest import free_port
 from tests.helpers import stock_items, wait_for_run, worker_with
 from workflows.bench import BenchNoopWorkflow
-from workflows.contracts import NoopShape
+from workflows.contracts import NoopShape, OrderRef, OrderState
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -104,3 +107,97 @@ def test_a_taken_port_turns_worker_metrics_off_not_the_worker() -> None:
         taken.listen()
         assert metrics_runtime("127.0.0.1", taken.getsockname()[1]) is None
     assert metrics_runtime("127.0.0.1", 0) is None
+
+
+def business(samples: Samples, name: str) -> float:
+    """A business counter's total over all its labels (workflow and activity types)."""
+    return sum(value for (sample, _), value in samples.items() if sample == f"{name}_total")
+
+
+async def test_business_counters_move_once_per_effect(
+    temporal_env: WorkflowEnvironment,
+    http: httpx.AsyncClient,
+    sessions: SessionFactory,
+    task_queue: str,
+    item_prefix: str,
+) -> None:
+    """One completed order and one declined payment, through the API, on a worker whose
+    client serves its metrics: each counter moves by exactly what happened."""
+    port = free_port()
+    runtime = metrics_runtime("127.0.0.1", port)
+    assert runtime is not None
+    target = temporal_env.client.service_client.config.target_host
+    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    item = f"{item_prefix}-a"
+    await stock_items(sessions, **{item: 5})
+
+    async with worker_with(client, task_queue, sessions):
+        before = await scrape_worker(port)
+        order = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 2}]})
+        paid = await http.post(
+            "/payments",
+            json={"order": {"order_id": f"o-{uuid.uuid4().hex[:8]}", "amount": "5000.00"}},
+        )
+        assert (await wait_for_run(http, order.json()["workflow_id"]))["status"] == "COMPLETED"
+        assert (await wait_for_run(http, paid.json()["workflow_id"]))["status"] == "FAILED"
+        after = await scrape_worker(port)
+
+    def moved_by(name: str) -> float:
+        return business(after, name) - business(before, name)
+
+    assert moved_by("statewright_orders_completed") == 1
+    assert moved_by("statewright_payments_declined") == 1
+    for untouched in (
+        "statewright_orders_failed",
+        "statewright_orders_compensated",
+        "statewright_stock_check_rejections",
+        "statewright_payments_charged",
+    ):
+        assert moved_by(untouched) == 0, untouched
+
+
+async def test_a_retried_effect_is_counted_once(
+    temporal_env: WorkflowEnvironment,
+    http: httpx.AsyncClient,
+    sessions: SessionFactory,
+    task_queue: str,
+    item_prefix: str,
+) -> None:
+    """The completion commits, then its attempt is lost (it raises after the commit): the
+    retry finds the order completed and counts nothing."""
+    port = free_port()
+    runtime = metrics_runtime("127.0.0.1", port)
+    assert runtime is not None
+    target = temporal_env.client.service_client.config.target_host
+    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    real = OrderActivities(sessions)
+    attempts: list[int] = []
+
+    @activity.defn(name="complete_order")
+    async def complete_then_lose(ref: OrderRef) -> OrderState:
+        attempts.append(activity.info().attempt)
+        done = await real.complete_order(ref)
+        if len(attempts) == 1:
+            raise ApplicationError("the answer was lost after the commit")
+        return done
+
+    item = f"{item_prefix}-a"
+    await stock_items(sessions, **{item: 5})
+    async with worker_with(client, task_queue, sessions, complete_then_lose):
+        before = await scrape_worker(port)
+        order = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 1}]})
+        assert (await wait_for_run(http, order.json()["workflow_id"]))["status"] == "COMPLETED"
+        after = await scrape_worker(port)
+    assert len(attempts) == 2
+    completed = "statewright_orders_completed"
+    assert business(after, completed) - business(before, completed) == 1
+
+
+async def scrape_worker(port: int) -> Samples:
+    async with httpx.AsyncClient() as scraper:
+        text = (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
+    samples: Samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
