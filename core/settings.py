@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Ports of the embedded Temporal dev server, used only when TEMPORAL_ADDRESS is unset.
     temporal_dev_port: int = Field(default=7233, validation_alias="STATEWRIGHT_TEMPORAL_PORT")
     temporal_ui_port: int = Field(default=8233, validation_alias="STATEWRIGHT_TEMPORAL_UI_PORT")
+    # The dev Temporal server's own metrics (Prometheus), used only when TEMPORAL_ADDRESS is unset.
+    temporal_metrics_port: int = Field(
+        default=7235, ge=1, le=65535, validation_alias="STATEWRIGHT_TEMPORAL_METRICS_PORT"
+    )
     # The worker's Temporal SDK metrics (Prometheus), on the API's host; 0 turns them off.
     worker_metrics_port: int = Field(
         default=9464, ge=0, le=65535, validation_alias="STATEWRIGHT_WORKER_METRICS_PORT"

@@ -242,6 +242,9 @@ def _require_free_ports(settings: Settings) -> None:
     if settings.uses_dev_temporal:
         wanted[settings.temporal_dev_port] = "STATEWRIGHT_TEMPORAL_PORT"
         wanted[settings.temporal_ui_port] = "STATEWRIGHT_TEMPORAL_UI_PORT"
+        wanted[settings.temporal_metrics_port] = "STATEWRIGHT_TEMPORAL_METRICS_PORT"
+    if settings.worker_metrics_port:
+        wanted[settings.worker_metrics_port] = "STATEWRIGHT_WORKER_METRICS_PORT"
     busy = [
         f"{port} (set {var} to move it)" for port, var in wanted.items() if not _port_free(port)
     ]
@@ -396,12 +399,24 @@ def _start(stack: Stack) -> None:
         f"    Health        {base}/health\n"
         f"    Temporal UI   {ui}\n"
         f"    Report page   {base}/site/report.html (published every minute)\n"
+        f"{metrics_lines(settings, base)}"
         f"{seeds}"
         f"    Data folder   {data}\n"
         f"    API keys      {keys}\n"
         "  Press Ctrl-C to stop everything.\n",
         flush=True,
     )
+
+
+def metrics_lines(settings: Settings, base: str) -> str:
+    """The banner's lines naming every metrics endpoint `up` started (Prometheus format)."""
+    where = [f"{base}/metrics (API)"]
+    if settings.worker_metrics_port:
+        where.append(f"http://{settings.api_host}:{settings.worker_metrics_port}/metrics (worker)")
+    if settings.uses_dev_temporal:
+        where.append(f"http://127.0.0.1:{settings.temporal_metrics_port}/metrics (Temporal)")
+    label, indent = "    Metrics       ", " " * 18
+    return "".join(f"{indent if i else label}{line}\n" for i, line in enumerate(where))
 
 
 def run_stack(settings: Settings) -> int:

@@ -12,10 +12,12 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from activities.business_metrics import COUNTERS
 from activities.orders import OrderActivities
+from api.metrics import ApiMetrics
 from core.db import SessionFactory
 from core.temporal import DATA_CONVERTER, metrics_runtime
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 from tests.helpers import stock_items, wait_for_run, worker_with
 from workflows.bench import BenchNoopWorkflow
 from workflows.contracts import NoopShape, OrderRef, OrderState
@@ -201,3 +203,15 @@ async def scrape_worker(port: int) -> Samples:
         for sample in family.samples:
             samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
     return samples
+
+
+def test_docs_list_every_metric_statewright_defines() -> None:
+    docs = (REPO / "docs" / "metrics.md").read_text()
+    api = ApiMetrics()
+    names = [
+        f"{family.name}_total" if family.type == "counter" else family.name
+        for family in api.registry.collect()
+    ]
+    names += [f"{name}_total" for name in COUNTERS]
+    missing = [name for name in names if f"`{name}`" not in docs]
+    assert missing == [], missing

@@ -62,6 +62,7 @@ class Stack:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.api_port, self.temporal_port, self.ui_port = free_port(), free_port(), free_port()
+        self.worker_metrics_port, self.temporal_metrics_port = free_port(), free_port()
         self.env = {
             k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "TEMPORAL_ADDRESS"}
         }
@@ -70,6 +71,8 @@ class Stack:
             STATEWRIGHT_API_PORT=str(self.api_port),
             STATEWRIGHT_TEMPORAL_PORT=str(self.temporal_port),
             STATEWRIGHT_TEMPORAL_UI_PORT=str(self.ui_port),
+            STATEWRIGHT_WORKER_METRICS_PORT=str(self.worker_metrics_port),
+            STATEWRIGHT_TEMPORAL_METRICS_PORT=str(self.temporal_metrics_port),
             STATEWRIGHT_TASK_QUEUE="up-test",
         )
         self.base = f"http://127.0.0.1:{self.api_port}"
@@ -129,9 +132,14 @@ def test_up_serves_the_walkthrough_stops_cleanly_and_keeps_data(tmp_path: Path) 
             readme_banner()
             .replace("127.0.0.1:8000", f"127.0.0.1:{stack.api_port}")
             .replace("127.0.0.1:8233", f"127.0.0.1:{stack.ui_port}")
+            .replace("127.0.0.1:9464", f"127.0.0.1:{stack.worker_metrics_port}")
+            .replace("127.0.0.1:7235", f"127.0.0.1:{stack.temporal_metrics_port}")
             .replace("/path/to/checkout/.data", str(stack.data_dir))
         )
         assert promised in banner, "up prints what the README says it prints"
+        for port in (stack.api_port, stack.worker_metrics_port, stack.temporal_metrics_port):
+            scraped = httpx.get(f"http://127.0.0.1:{port}/metrics")
+            assert scraped.status_code == 200 and "# TYPE" in scraped.text, port
         for seed in SEEDS:
             assert seed.name in banner, "up names the seeds' state machines it registered"
         assert httpx.get(f"http://127.0.0.1:{stack.ui_port}/").status_code == 200
