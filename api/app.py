@@ -17,6 +17,7 @@ from api.limits import BodyLimits
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.pages import pages_router
 from api.query import known_query_only
+from api.request_ids import RequestIds
 from api.routes import health, inspector, reporting, runs, site, store
 from api.routes.metrics import metrics_router
 from api.routes.runs import listing_router
@@ -104,6 +105,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         path_limits={"/webhooks": settings.webhook_max_body_bytes},
     )
-    # Outermost, so that it also counts what the body limits turn away.
+    # Outermost, so that they also count and log what the body limits turn away.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestIds)
     return app

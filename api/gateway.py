@@ -10,7 +10,7 @@ from temporalio.service import RPCError
 
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
-from core.temporal import connect
+from core.temporal import connect, with_request_ids
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ class TemporalUnavailable(Exception):
 class TemporalGateway:
     def __init__(self, settings: Settings, client: Client | None = None) -> None:
         self._settings = settings
-        self._client = client
+        # The request id goes with every start call (`core.request_id_propagation`).
+        self._client = None if client is None else with_request_ids(client)
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
@@ -40,7 +41,8 @@ class TemporalGateway:
         async with self._lock:
             if self._client is None:
                 try:
-                    client = await asyncio.wait_for(connect(self._settings), timeout=5)
+                    connected = await asyncio.wait_for(connect(self._settings), timeout=5)
+                    client = with_request_ids(connected)
                 except (RuntimeError, OSError, TimeoutError) as err:
                     raise TemporalUnavailable(
                         f"Temporal at {self._settings.temporal_target} is unreachable"

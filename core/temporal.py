@@ -16,6 +16,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverter, Payload
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, FailureError
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
+from core.request_id_propagation import RequestIdPropagation
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,15 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
         data_converter=DATA_CONVERTER,
         runtime=runtime,
     )
+
+
+def with_request_ids(client: Client) -> Client:
+    """`client`, carrying the request id with its start calls, if it does not already."""
+    config = client.config()
+    if any(isinstance(i, RequestIdPropagation) for i in config["interceptors"]):
+        return client
+    config["interceptors"] = [*config["interceptors"], RequestIdPropagation()]
+    return Client(**config)
 
 
 def metrics_runtime(host: str, port: int) -> Runtime | None:

@@ -37,13 +37,25 @@ class _ClassifyingInbound(ActivityInboundInterceptor):
             must_finish = not info.schedule_to_close_timeout
             verdict = classify(err, info.activity_type, info.attempt, must_finish=must_finish)
             where = f"{info.activity_type} attempt {info.attempt} of {info.workflow_id}"
+            # The fields a JSON line carries, as the SDK's own activity logger names them.
+            extra = {
+                "temporal_activity": {
+                    "workflow_id": info.workflow_id,
+                    "workflow_run_id": info.workflow_run_id,
+                    "workflow_type": info.workflow_type,
+                    "activity_type": info.activity_type,
+                    "attempt": info.attempt,
+                }
+            }
             if verdict.error is err and isinstance(err, ApplicationError) and err.non_retryable:
                 # A business rule said no: one line, and the error as raised, with no trace.
-                log.info("%s: %s", where, err)
+                log.info("%s: %s", where, err, extra=extra)
                 raise expected(err) from None
             if verdict.infrastructure:
-                log.warning("%s: %s (%s)", where, verdict.error, describe_original(err))
+                log.warning(
+                    "%s: %s (%s)", where, verdict.error, describe_original(err), extra=extra
+                )
                 raise expected(verdict.error) from None
             # A bug: its traceback is logged by the SDK, and kept in the failure.
-            log.warning("%s: %s (%s)", where, verdict.error, describe_original(err))
+            log.warning("%s: %s (%s)", where, verdict.error, describe_original(err), extra=extra)
             raise verdict.error.with_traceback(err.__traceback__) from None

@@ -24,6 +24,7 @@ from activities.payment_provider import SimulatedPaymentProvider
 from activities.task_handlers import load_task_modules
 from core.db import SessionFactory, create_engine, create_session_factory
 from core.publisher import configured_publisher
+from core.request_id_propagation import RequestIdPropagation
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.temporal import connect_patiently, metrics_runtime
@@ -56,7 +57,8 @@ def build_worker(
         task_queue=task_queue,
         workflows=workflows_of(flows),
         activities=activities_of(flows, deps) if activities is None else activities,
-        interceptors=[StepFailures()],
+        # Outermost first: a step's log lines, StepFailures' too, carry its request id.
+        interceptors=[RequestIdPropagation(), StepFailures()],
         graceful_shutdown_timeout=timedelta(seconds=10),
         workflow_runner=WORKFLOW_RUNNER,
         # An order finishes in its first workflow task (its steps are local activities), and

@@ -1,0 +1,77 @@
+"""Log lines as JSON: one order's request id, from the API's access line to its workflow's
+steps."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from core.db import SessionFactory
+from core.logs import handler_for
+from tests.helpers import stock_items, wait_for_run
+
+Lines = Callable[[], list[dict[str, Any]]]
+
+
+@pytest.fixture
+def json_lines() -> Iterator[Lines]:
+    """The log lines written so far in the test, each parsed as the JSON it must be."""
+    stream = io.StringIO()
+    handler = handler_for("json", stream)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+async def test_one_request_id_from_the_api_to_the_workflows_steps(
+    http: httpx.AsyncClient,
+    worker: object,
+    sessions: SessionFactory,
+    item_prefix: str,
+    json_lines: Lines,
+) -> None:
+    item = f"{item_prefix}-a"
+    await stock_items(sessions, **{item: 1})
+    request_id = f"req-{uuid.uuid4().hex}"
+    started = await http.post(
+        "/orders",
+        json={"order": [{"item_id": item, "quantity": 5}]},
+        headers={"X-Request-ID": request_id, "Authorization": "Bearer not-logged"},
+    )
+    assert started.status_code == 202
+    assert started.headers["x-request-id"] == request_id
+    workflow_id = started.json()["workflow_id"]
+    assert (await wait_for_run(http, workflow_id))["status"] == "FAILED"
+
+    mine = [line for line in json_lines() if line.get("request_id") == request_id]
+    access = [line for line in mine if line["logger"] == "statewright.access"]
+    assert [(a["method"], a["route"], a["status"]) for a in access] == [("POST", "/orders", 202)]
+    assert {"time", "level", "message"} <= set(access[0])
+    # The stock check turned the cart away: one line, at info, from inside the workflow's step.
+    steps = [line for line in mine if line["logger"] == "statewright.steps"]
+    assert len(steps) == 1 and steps[0]["level"] == "INFO"
+    assert "not in stock" in steps[0]["message"]
+    assert steps[0]["temporal_activity"]["workflow_id"] == workflow_id
+    assert steps[0]["temporal_activity"]["activity_type"] == "check_stock"
+    assert "Traceback" not in json.dumps(mine)
+    assert "not-logged" not in json.dumps(json_lines()), "keys are never logged"
+
+
+async def test_a_request_id_is_made_when_none_usable_is_sent(http: httpx.AsyncClient) -> None:
+    made = await http.get("/health")
+    assert len(made.headers["x-request-id"]) == 32
+    refused = await http.get("/health", headers={"X-Request-ID": "two words"})
+    assert refused.headers["x-request-id"] not in ("two words", made.headers["x-request-id"])
