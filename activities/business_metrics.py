@@ -26,8 +26,23 @@ COUNTERS: Final = {
     "statewright_cases_resolved": "Support cases resolved (by Work on Case or by tier 2).",
     "statewright_cases_escalated": "Support cases escalated.",
     "statewright_cases_awaiting_tier2": "Support cases that began waiting for tier 2.",
+    "statewright_reports_published": "Report pages published by the report runner.",
 }
 """Every business counter, with its description (`docs/metrics.md` lists them)."""
+
+
+PUBLISHED_AT: Final = "statewright_report_last_published_timestamp_seconds"
+"""A gauge: when the report runner last published the page (Unix time). Its publish age is
+`time() - statewright_report_last_published_timestamp_seconds`."""
+
+
+def published_now(unix_seconds: float) -> None:
+    """The report page was just published."""
+    if activity.in_activity():
+        meter = activity.metric_meter()
+        meter.create_gauge_float(PUBLISHED_AT, "When the report page was last published.").set(
+            unix_seconds
+        )
 
 
 def count(name: str, value: int = 1) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.business_metrics import count, published_now
 from core.publisher import PagePublisher
 from workflows.contracts import (
     REPORT_FAILED,
@@ -121,6 +123,9 @@ class ReportActivities:
             await self._publisher.publish(PAGE_NAME, content)
             await self._publisher.discard_staged(f"{staged.report_id}.csv")
             await self._publisher.discard_staged(staged.name)
+            # Counted once: a retry finds the staged page gone and publishes nothing.
+            count("statewright_reports_published")
+            published_now(time.time())
         return PublishedReport(
             report_id=staged.report_id,
             location=self._publisher.url(PAGE_NAME, self._base_url),

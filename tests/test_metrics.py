@@ -12,15 +12,17 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.business_metrics import COUNTERS
+from activities.business_metrics import COUNTERS, PUBLISHED_AT
 from activities.orders import OrderActivities
 from api.metrics import ApiMetrics
 from core.db import SessionFactory
 from core.temporal import DATA_CONVERTER, metrics_runtime
 from tests.conftest import REPO, free_port
 from tests.helpers import stock_items, wait_for_run, worker_with
+from tests.sfn.aws import Aws
 from workflows.bench import BenchNoopWorkflow
 from workflows.contracts import NoopShape, OrderRef, OrderState
+from workflows.state_machines import EXECUTIONS_METRIC
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -118,13 +120,15 @@ def business(samples: Samples, name: str) -> float:
 
 async def test_business_counters_move_once_per_effect(
     temporal_env: WorkflowEnvironment,
+    api: str,
     http: httpx.AsyncClient,
     sessions: SessionFactory,
     task_queue: str,
     item_prefix: str,
 ) -> None:
-    """One completed order and one declined payment, through the API, on a worker whose
-    client serves its metrics: each counter moves by exactly what happened."""
+    """One completed order, one declined payment and one state machine execution, through
+    the API, on a worker whose client serves its metrics: each counter moves by exactly what
+    happened."""
     port = free_port()
     runtime = metrics_runtime("127.0.0.1", port)
     assert runtime is not None
@@ -133,8 +137,15 @@ async def test_business_counters_move_once_per_effect(
     item = f"{item_prefix}-a"
     await stock_items(sessions, **{item: 5})
 
+    aws = Aws(api)
+    machine = await aws.machine(
+        f"metrics-{uuid.uuid4().hex[:8]}",
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+    )
     async with worker_with(client, task_queue, sessions):
         before = await scrape_worker(port)
+        execution = await aws("start_execution", stateMachineArn=machine, input="{}")
+        assert (await aws.finished(execution["executionArn"]))["status"] == "SUCCEEDED"
         order = await http.post("/orders", json={"order": [{"item_id": item, "quantity": 2}]})
         paid = await http.post(
             "/payments",
@@ -149,6 +160,7 @@ async def test_business_counters_move_once_per_effect(
 
     assert moved_by("statewright_orders_completed") == 1
     assert moved_by("statewright_payments_declined") == 1
+    assert moved_by(EXECUTIONS_METRIC) == 1
     for untouched in (
         "statewright_orders_failed",
         "statewright_orders_compensated",
@@ -213,5 +225,6 @@ def test_docs_list_every_metric_statewright_defines() -> None:
         for family in api.registry.collect()
     ]
     names += [f"{name}_total" for name in COUNTERS]
+    names += [PUBLISHED_AT, f"{EXECUTIONS_METRIC}_total"]
     missing = [name for name in names if f"`{name}`" not in docs]
     assert missing == [], missing

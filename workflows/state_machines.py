@@ -40,6 +40,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import EXECUTION_RUNS
 
 EXECUTION_FAILED = "ExecutionFailed"
+EXECUTIONS_METRIC = "statewright_sfn_executions"
+"""Executions that ended on their own, by `status` (SUCCEEDED or FAILED) and `state_machine`.
+The workflow's metric meter records nothing while a history is replayed, so each execution
+counts once; a stopped or timed-out one ends outside its code and is not counted here."""
 
 
 @workflow.defn(name="StateMachineExecution")
@@ -132,8 +136,10 @@ class StateMachineWorkflow:
             if err.cause is not None:
                 details["cause"] = err.cause
             self.log.add(thread, EXECUTION_FAILED, workflow.now(), details)
+            _count_ending(execution, "FAILED")
             raise _failure(err) from None
         self.log.add(thread, "ExecutionSucceeded", workflow.now(), payload("output", output))
+        _count_ending(execution, "SUCCEEDED")
         return output
 
     async def _run_chunk(self, interpreter: Interpreter, chunk: MapChunk) -> MapChunkResult:
@@ -262,6 +268,13 @@ class StateMachineWorkflow:
         refusal = self.callbacks.refusal(callback.token)
         if refusal is not None:
             raise ValueError(refusal)
+
+
+def _count_ending(execution: ExecutionInput, status: str) -> None:
+    counter = workflow.metric_meter().create_counter(
+        EXECUTIONS_METRIC, "State machine executions that ended, by status."
+    )
+    counter.add(1, {"status": status, "state_machine": execution.state_machine_name})
 
 
 def _failure(err: StatesError) -> ApplicationError:
