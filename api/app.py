@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
 from temporalio.client import Client
 
 from api import errors
@@ -26,14 +28,21 @@ from api.step_inputs import StepInputs
 from core.db import create_engine, create_session_factory
 from core.publisher import configured_publisher
 from core.settings import Settings
+from core.tracing import provider_from_environment, temporal_tracing
 from core.version import VERSION
 
 
 def create_app(
-    flows: Sequence[ApiFlow], settings: Settings, database_url: str, client: Client | None = None
+    flows: Sequence[ApiFlow],
+    settings: Settings,
+    database_url: str,
+    client: Client | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> FastAPI:
     """Build the API for the workflows declared in `flows` (the manifest,
-    `statewright.flows`). Pass `client` to share an already connected Temporal client."""
+    `statewright.flows`). Pass `client` to share an already connected Temporal client, and
+    `tracer_provider` to trace (else tracing follows `OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+    tracing = tracer_provider or provider_from_environment("statewright-api")
     keys = KeyRing(settings.api_keys, known_scopes=scopes(flows))
     step_inputs = StepInputs([flow.workflow for flow in flows])
     # A bad credentials file stops the API at start, not at its first AWS request.
@@ -47,7 +56,9 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=create_session_factory(engine),
-            temporal=TemporalGateway(settings, client),
+            temporal=TemporalGateway(
+                settings, client, [temporal_tracing(tracing)] if tracing else []
+            ),
             publisher=configured_publisher(settings),
             keys=keys,
             limiter=RateLimiter(settings.rate_limit_per_minute),
@@ -108,4 +119,9 @@ def create_app(
     # Outermost, so that they also count and log what the body limits turn away.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIds)
+    if tracing is not None:
+        # Scrapes and health checks would be most of the spans and tell nothing.
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=tracing, excluded_urls="/metrics,/health"
+        )
     return app

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from temporalio.client import Client
+from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.service import RPCError
 
 from core.search_attributes import ensure_search_attributes
@@ -29,10 +31,17 @@ class TemporalUnavailable(Exception):
 
 
 class TemporalGateway:
-    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: Client | None = None,
+        interceptors: Sequence[ClientInterceptor] = (),
+    ) -> None:
         self._settings = settings
-        # The request id goes with every start call (`core.request_id_propagation`).
-        self._client = None if client is None else with_request_ids(client)
+        # The request id goes with every start call (`core.request_id_propagation`), and
+        # the trace too when tracing is on.
+        self._interceptors = tuple(interceptors)
+        self._client = None if client is None else with_request_ids(client, *self._interceptors)
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
@@ -42,7 +51,7 @@ class TemporalGateway:
             if self._client is None:
                 try:
                     connected = await asyncio.wait_for(connect(self._settings), timeout=5)
-                    client = with_request_ids(connected)
+                    client = with_request_ids(connected, *self._interceptors)
                 except (RuntimeError, OSError, TimeoutError) as err:
                     raise TemporalUnavailable(
                         f"Temporal at {self._settings.temporal_target} is unreachable"

@@ -11,6 +11,7 @@ from typing import Any
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client
+from temporalio.client import Interceptor as ClientInterceptor
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, DefaultFailureConverter, PayloadConverter
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory, FailureError
@@ -103,12 +104,13 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     )
 
 
-def with_request_ids(client: Client) -> Client:
-    """`client`, carrying the request id with its start calls, if it does not already."""
+def with_request_ids(client: Client, *more: ClientInterceptor) -> Client:
+    """`client`, carrying the request id with its start calls (and `more` interceptors, such
+    as tracing's), unless it already does."""
     config = client.config()
-    if any(isinstance(i, RequestIdPropagation) for i in config["interceptors"]):
+    if any(isinstance(i, RequestIdPropagation) for i in config["interceptors"]) and not more:
         return client
-    config["interceptors"] = [*config["interceptors"], RequestIdPropagation()]
+    config["interceptors"] = [*config["interceptors"], RequestIdPropagation(), *more]
     return Client(**config)
 
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.service import RPCError
 from temporalio.worker import (
     PollerBehaviorSimpleMaximum,
@@ -28,6 +29,7 @@ from core.request_id_propagation import RequestIdPropagation
 from core.search_attributes import ensure_search_attributes
 from core.settings import Settings
 from core.temporal import connect_patiently, metrics_runtime
+from core.tracing import provider_from_environment, temporal_tracing
 from worker.flows import WorkerFlow, activities_of, workflows_of
 from worker.interceptors import StepFailures
 
@@ -49,6 +51,7 @@ def build_worker(
     deps: Dependencies,
     *,
     activities: Sequence[Callable[..., Any]] | None = None,
+    tracing: TracingInterceptor | None = None,
 ) -> Worker:
     """A worker for every workflow of `flows`, and their activities, on `task_queue`. Tests
     pass `activities` to swap some for doubles, and otherwise run exactly this worker."""
@@ -58,7 +61,11 @@ def build_worker(
         workflows=workflows_of(flows),
         activities=activities_of(flows, deps) if activities is None else activities,
         # Outermost first: a step's log lines, StepFailures' too, carry its request id.
-        interceptors=[RequestIdPropagation(), StepFailures()],
+        interceptors=[
+            RequestIdPropagation(),
+            *([tracing] if tracing is not None else []),
+            StepFailures(),
+        ],
         graceful_shutdown_timeout=timedelta(seconds=10),
         workflow_runner=WORKFLOW_RUNNER,
         # An order finishes in its first workflow task (its steps are local activities), and
@@ -104,6 +111,7 @@ async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_u
     handlers = load_task_modules(settings.task_modules)
     log.info("task handlers: %s", ", ".join(handlers) if handlers else "none")
     engine = create_engine(database_url, pool_size=settings.db_pool_size, pre_ping=False)
+    provider = provider_from_environment("statewright-worker")
     try:
         runtime = metrics_runtime(settings.api_host, settings.worker_metrics_port)
         if runtime is not None:
@@ -115,7 +123,8 @@ async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_u
         client = await connect_patiently(settings, runtime=runtime)
         await register_search_attributes(client)
         deps = dependencies(settings, create_session_factory(engine))
-        worker = build_worker(flows, client, settings.task_queue, deps)
+        tracing = temporal_tracing(provider) if provider is not None else None
+        worker = build_worker(flows, client, settings.task_queue, deps, tracing=tracing)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -128,3 +137,5 @@ async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_u
             log.info("worker stopping: finishing in-flight tasks")
     finally:
         await engine.dispose()
+        if provider is not None:
+            provider.shutdown()  # the last spans go out before the process ends
