@@ -107,8 +107,9 @@ def create_app(
     for router in protected:
         app.include_router(router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(health.router)
-    metrics = ApiMetrics()
-    app.include_router(metrics_router(metrics), responses=AUTH_RESPONSES if keys_on else None)
+    metrics = ApiMetrics() if settings.metrics else None
+    if metrics is not None:
+        app.include_router(metrics_router(metrics), responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(inspector.router, responses=AUTH_RESPONSES if keys_on else None)
     app.include_router(pages_router(app))
     app.add_middleware(
@@ -117,7 +118,8 @@ def create_app(
         path_limits={"/webhooks": settings.webhook_max_body_bytes},
     )
     # Outermost, so that they also count and log what the body limits turn away.
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    if metrics is not None:
+        app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(RequestIds)
     if tracing is not None:
         # Scrapes and health checks would be most of the spans and tell nothing.

@@ -16,7 +16,7 @@ import re
 import time
 from typing import Final
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REJECTED: Final = {
@@ -66,6 +66,18 @@ class ApiMetrics:
         )
         for reason in REJECTED.values():
             self.rejected.labels(reason)  # every reason shows, at 0, before it first happens
+        # Read from Postgres at each scrape: a count kept in a process would be wrong after
+        # every restart, and cases wait for days.
+        self.cases_waiting = Gauge(
+            "statewright_cases_waiting_for_tier2",
+            "Support cases waiting for tier 2 now (NaN: the database did not answer).",
+            registry=self.registry,
+        )
+        self.oldest_wait = Gauge(
+            "statewright_cases_waiting_for_tier2_oldest_seconds",
+            "How long the longest-waiting case has waited for tier 2 (0: none waits).",
+            registry=self.registry,
+        )
 
 
 class MetricsMiddleware:

@@ -148,6 +148,13 @@ class SupportCaseRow(Base):
     __tablename__ = "support_cases"
     # `status` holds a `workflows.contracts.CaseStatus`; migration 0005 constrains it to them
     # (tests/test_migrations.py checks the two agree).
+    __table_args__ = (
+        Index(
+            "ix_support_cases_awaiting_tier2",
+            "updated_at",
+            postgresql_where=text("status = 'AWAITING_TIER2'"),
+        ),
+    )
 
     case_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     status: Mapped[str] = mapped_column(String(16))

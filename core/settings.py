@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Ports of the embedded Temporal dev server, used only when TEMPORAL_ADDRESS is unset.
     temporal_dev_port: int = Field(default=7233, validation_alias="STATEWRIGHT_TEMPORAL_PORT")
     temporal_ui_port: int = Field(default=8233, validation_alias="STATEWRIGHT_TEMPORAL_UI_PORT")
+    metrics: bool = Field(default=True, validation_alias="STATEWRIGHT_METRICS")
+    """Whether the API serves `GET /metrics` and the worker its SDK and business metrics;
+    `off` turns both off, which is how their cost is measured. The dev Temporal server always
+    serves its own, as Temporal does by default."""
     # The dev Temporal server's own metrics (Prometheus), used only when TEMPORAL_ADDRESS is unset.
     temporal_metrics_port: int = Field(
         default=7235, ge=1, le=65535, validation_alias="STATEWRIGHT_TEMPORAL_METRICS_PORT"
@@ -164,6 +168,10 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_postgres(self) -> bool:
         return self.database_url is None
+
+    @property
+    def worker_serves_metrics(self) -> bool:
+        return self.metrics and self.worker_metrics_port != 0
 
     @property
     def uses_dev_temporal(self) -> bool:

@@ -243,7 +243,7 @@ def _require_free_ports(settings: Settings) -> None:
         wanted[settings.temporal_dev_port] = "STATEWRIGHT_TEMPORAL_PORT"
         wanted[settings.temporal_ui_port] = "STATEWRIGHT_TEMPORAL_UI_PORT"
         wanted[settings.temporal_metrics_port] = "STATEWRIGHT_TEMPORAL_METRICS_PORT"
-    if settings.worker_metrics_port:
+    if settings.worker_serves_metrics:
         wanted[settings.worker_metrics_port] = "STATEWRIGHT_WORKER_METRICS_PORT"
     busy = [
         f"{port} (set {var} to move it)" for port, var in wanted.items() if not _port_free(port)
@@ -410,11 +410,13 @@ def _start(stack: Stack) -> None:
 
 def metrics_lines(settings: Settings, base: str) -> str:
     """The banner's lines naming every metrics endpoint `up` started (Prometheus format)."""
-    where = [f"{base}/metrics (API)"]
-    if settings.worker_metrics_port:
+    where = [f"{base}/metrics (API)"] if settings.metrics else []
+    if settings.worker_serves_metrics:
         where.append(f"http://{settings.api_host}:{settings.worker_metrics_port}/metrics (worker)")
     if settings.uses_dev_temporal:
         where.append(f"http://127.0.0.1:{settings.temporal_metrics_port}/metrics (Temporal)")
+    if not where:
+        return ""
     label, indent = "    Metrics       ", " " * 18
     return "".join(f"{indent if i else label}{line}\n" for i, line in enumerate(where))
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
@@ -179,3 +181,14 @@ class _TableParser(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.append(data)
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """Every API route, including those of included routers (FastAPI nests them lazily)."""
+    found: list[APIRoute] = []
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found.extend(r for r in route.original_router.routes if isinstance(r, APIRoute))
+    return found

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from temporalio.client import Client
 
@@ -25,7 +24,7 @@ from core.settings import Settings
 from statewright.cli import _run
 from statewright.flows import FLOWS
 from tests.conftest import serve
-from tests.helpers import stock_items, wait_for_run, worker_with
+from tests.helpers import api_routes, stock_items, wait_for_run, worker_with
 
 KEYS = {name: new_key() for name in ("ops", "shop", "reader", "runner")}
 SCOPES: dict[str, list[Any]] = {
@@ -58,17 +57,6 @@ async def guarded(
 
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "x", path)
-
-
-def api_routes(app: FastAPI) -> list[APIRoute]:
-    """Every API route, including those of included routers (FastAPI nests them lazily)."""
-    found: list[APIRoute] = []
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif hasattr(route, "original_router"):
-            found.extend(r for r in route.original_router.routes if isinstance(r, APIRoute))
-    return found
 
 
 def signed_by_sigv4(route: APIRoute) -> bool:

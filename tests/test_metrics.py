@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import socket
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,11 +16,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.business_metrics import COUNTERS, PUBLISHED_AT
 from activities.orders import OrderActivities
-from api.metrics import ApiMetrics
+from api.app import create_app
+from api.metrics import ApiMetrics, MetricsMiddleware
 from core.db import SessionFactory
+from core.models import SupportCaseRow
+from core.settings import Settings
 from core.temporal import DATA_CONVERTER, metrics_runtime
-from tests.conftest import REPO, free_port
-from tests.helpers import stock_items, wait_for_run, worker_with
+from statewright.flows import FLOWS
+from statewright.supervisor import metrics_lines
+from tests.conftest import REPO, free_port, serve
+from tests.helpers import api_routes, stock_items, wait_for_run, worker_with
 from tests.sfn.aws import Aws
 from workflows.bench import BenchNoopWorkflow
 from workflows.contracts import NoopShape, OrderRef, OrderState
@@ -103,6 +110,64 @@ async def test_the_worker_serves_the_sdks_own_metrics(
         "temporal_worker_task_slots_available",
     ):
         assert expected in names, sorted(names)
+
+
+async def test_cases_waiting_for_tier2_are_read_from_postgres_at_each_scrape(
+    http: httpx.AsyncClient, sessions: SessionFactory
+) -> None:
+    """A case that has waited an hour shows in the count and the oldest wait; once tier 2
+    answers it, it leaves both. Nothing is kept in the API process."""
+    waiting = "statewright_cases_waiting_for_tier2"
+    oldest = "statewright_cases_waiting_for_tier2_oldest_seconds"
+    case_id = f"metrics-{uuid.uuid4().hex[:12]}"
+    before = await scrape(http)
+    async with sessions() as session, session.begin():
+        session.add(
+            SupportCaseRow(
+                case_id=case_id,
+                status="AWAITING_TIER2",
+                message="waiting",
+                workflow_id=f"case-{case_id}",
+                run_id="r",
+                updated_at=datetime.now(UTC) - timedelta(hours=1),
+            )
+        )
+    during = await scrape(http)
+    assert moved(before, during, waiting) == 1
+    assert during[(oldest, ())] >= 3600
+    async with sessions() as session, session.begin():
+        row = await session.get(SupportCaseRow, case_id)
+        assert row is not None
+        row.status = "RESOLVED"
+    after = await scrape(http)
+    assert moved(before, after, waiting) == 0
+    assert after[(oldest, ())] < 3600
+
+
+async def test_a_scrape_answers_while_postgres_is_away(client: Client) -> None:
+    """The HTTP counters matter most during an outage: the scrape answers 200, and the
+    count it cannot read is NaN, not 0, which would read as 'nobody is waiting'."""
+    app = create_app(FLOWS, Settings(), "postgresql+psycopg://nobody@127.0.0.1:1/none", client)
+    async with serve(app) as base, httpx.AsyncClient(base_url=base) as away:
+        samples = await scrape(away)
+    assert math.isnan(samples[("statewright_cases_waiting_for_tier2", ())])
+
+
+def test_metrics_off_drops_the_route_the_middleware_and_the_workers_endpoint() -> None:
+    """`STATEWRIGHT_METRICS=off` is what the overhead bench compares against, so it must
+    really remove the work, not just hide the page."""
+    for value, served in (("on", True), ("off", False)):
+        settings = Settings.model_validate({"STATEWRIGHT_METRICS": value})
+        app = create_app(FLOWS, settings, "postgresql+psycopg://unused/none")
+        paths = {route.path for route in api_routes(app)}
+        assert ("/metrics" in paths) is served, value
+        layers: set[object] = {layer.cls for layer in app.user_middleware}
+        assert (MetricsMiddleware in layers) is served, value
+        assert settings.worker_serves_metrics is served, value
+        banner = metrics_lines(settings, "http://127.0.0.1:8000")
+        assert ("http://127.0.0.1:8000/metrics (API)" in banner) is served, banner
+        assert (":9464/metrics (worker)" in banner) is served, banner
+        assert ":7235/metrics (Temporal)" in banner, "the dev server always serves its own"
 
 
 def test_a_taken_port_turns_worker_metrics_off_not_the_worker() -> None:

@@ -113,7 +113,11 @@ async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_u
     engine = create_engine(database_url, pool_size=settings.db_pool_size, pre_ping=False)
     provider = provider_from_environment("statewright-worker")
     try:
-        runtime = metrics_runtime(settings.api_host, settings.worker_metrics_port)
+        runtime = (
+            metrics_runtime(settings.api_host, settings.worker_metrics_port)
+            if settings.worker_serves_metrics
+            else None
+        )
         if runtime is not None:
             log.info(
                 "worker metrics at http://%s:%s/metrics",
