@@ -137,6 +137,11 @@ class CaseActivities:
                 counted = CASE_COUNTERS.get(status)
                 if counted is not None:
                     count(counted)
+                if status in ("ESCALATED", "AWAITING_TIER2"):
+                    # An expected outcome: one line, where it happened, once.
+                    why = f" after a failed step ({step.error})" if step.error else ""
+                    waits = ", waiting for tier 2" if status == "AWAITING_TIER2" else ""
+                    activity.logger.info("case %s escalated%s%s", step.case_id, why, waits)
                 return CaseProgress(case_id=step.case_id, status=status, message=message)
         earlier = await self._recorded(step)
         assert earlier is not None

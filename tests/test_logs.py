@@ -12,10 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
 from core.db import SessionFactory
 from core.logs import handler_for
-from tests.helpers import stock_items, wait_for_run
+from tests.helpers import ScriptedRandom, stock_items, wait_for_run, worker_with
 
 Lines = Callable[[], list[dict[str, Any]]]
 
@@ -75,3 +76,46 @@ async def test_a_request_id_is_made_when_none_usable_is_sent(http: httpx.AsyncCl
     assert len(made.headers["x-request-id"]) == 32
     refused = await http.get("/health", headers={"X-Request-ID": "two words"})
     assert refused.headers["x-request-id"] not in ("two words", made.headers["x-request-id"])
+
+
+async def test_expected_outcomes_are_one_line_each_without_a_traceback(
+    http: httpx.AsyncClient,
+    client: Client,
+    task_queue: str,
+    sessions: SessionFactory,
+    json_lines: Lines,
+) -> None:
+    """A declined charge, an invalid amount and an escalated case: each is one line, at info,
+    naming what happened and the run it happened in; none carries a traceback."""
+    tag = uuid.uuid4().hex[:8]
+    bodies = {
+        "declined": ("/payments", {"order": {"order_id": f"big-{tag}", "amount": "5000.00"}}),
+        "invalid": ("/payments", {"order": {"order_id": f"zero-{tag}", "amount": "0"}}),
+        "escalated": ("/cases", {"case_id": f"case-{tag}", "on_unresolved": "fail"}),
+    }
+    runs = {}
+    async with worker_with(client, task_queue, sessions, rng=ScriptedRandom(0.1)):
+        for outcome, (path, body) in bodies.items():
+            started = await http.post(path, json=body)
+            assert started.status_code == 202, started.text
+            runs[outcome] = started.json()["workflow_id"]
+            assert (await wait_for_run(http, runs[outcome]))["status"] == "FAILED"
+
+    lines = json_lines()
+    assert "Traceback" not in json.dumps(lines)
+    said = {
+        "declined": "declined",
+        "invalid": "amount must be greater than 0",
+        "escalated": f"case case-{tag} escalated",
+    }
+    for outcome, workflow_id in runs.items():
+        about = [
+            line
+            for line in lines
+            if line.get("temporal_activity", {}).get("workflow_id") == workflow_id
+            and line["level"] in ("INFO", "WARNING")
+        ]
+        assert len(about) == 1, (outcome, about)
+        assert said[outcome] in about[0]["message"], (outcome, about[0]["message"])
+        assert about[0]["level"] == "INFO", outcome
+        assert "exc_info" not in about[0] and "stack_info" not in about[0], outcome
