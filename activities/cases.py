@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.business_metrics import count
+from activities.outcomes import outcome
 from core.db import SessionFactory
 from core.models import CaseEventRow, SupportCaseRow
 from workflows.contracts import CaseProgress, CaseStatus, CaseStep, case_workflow_id
@@ -141,7 +142,7 @@ class CaseActivities:
                     # An expected outcome: one line, where it happened, once.
                     why = f" after a failed step ({step.error})" if step.error else ""
                     waits = ", waiting for tier 2" if status == "AWAITING_TIER2" else ""
-                    activity.logger.info("case %s escalated%s%s", step.case_id, why, waits)
+                    outcome("case %s escalated%s%s", step.case_id, why, waits)
                 return CaseProgress(case_id=step.case_id, status=status, message=message)
         earlier = await self._recorded(step)
         assert earlier is not None

@@ -26,15 +26,18 @@ def json_lines() -> Iterator[Lines]:
     """The log lines written so far in the test, each parsed as the JSON it must be."""
     stream = io.StringIO()
     handler = handler_for("json", stream)
-    root = logging.getLogger()
-    level = root.level
+    root, sdk = logging.getLogger(), logging.getLogger("temporalio")
+    levels = root.level, sdk.level
     root.addHandler(handler)
     root.setLevel(logging.INFO)
+    # As the processes run (`core.logs.configure`): the SDK's own loggers at warning.
+    sdk.setLevel(logging.WARNING)
     try:
         yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        root.setLevel(levels[0])
+        sdk.setLevel(levels[1])
 
 
 async def test_one_request_id_from_the_api_to_the_workflows_steps(

@@ -14,6 +14,7 @@ from temporalio.worker import (
 )
 
 from activities.failures import classify, describe_original
+from activities.outcomes import step_fields
 from workflows.step_functions import expected
 
 log = logging.getLogger("statewright.steps")
@@ -37,16 +38,7 @@ class _ClassifyingInbound(ActivityInboundInterceptor):
             must_finish = not info.schedule_to_close_timeout
             verdict = classify(err, info.activity_type, info.attempt, must_finish=must_finish)
             where = f"{info.activity_type} attempt {info.attempt} of {info.workflow_id}"
-            # The fields a JSON line carries, as the SDK's own activity logger names them.
-            extra = {
-                "temporal_activity": {
-                    "workflow_id": info.workflow_id,
-                    "workflow_run_id": info.workflow_run_id,
-                    "workflow_type": info.workflow_type,
-                    "activity_type": info.activity_type,
-                    "attempt": info.attempt,
-                }
-            }
+            extra = step_fields()
             if verdict.error is err and isinstance(err, ApplicationError) and err.non_retryable:
                 # A business rule said no: one line, and the error as raised, with no trace.
                 log.info("%s: %s", where, err, extra=extra)
