@@ -50,6 +50,16 @@ def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
     return after.get(key, 0.0) - before.get(key, 0.0)
 
 
+async def client_serving_metrics(temporal_env: WorkflowEnvironment) -> tuple[Client, int]:
+    """A client whose SDK runtime serves its metrics, as the worker's does; and the port."""
+    port = free_port()
+    runtime = metrics_runtime("127.0.0.1", port)
+    assert runtime is not None
+    target = temporal_env.client.service_client.config.target_host
+    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    return client, port
+
+
 async def test_requests_are_counted_by_route_template_status_and_reason(
     http: httpx.AsyncClient, worker: object, sessions: SessionFactory, item_prefix: str
 ) -> None:
@@ -90,11 +100,7 @@ async def test_the_worker_serves_the_sdks_own_metrics(
 ) -> None:
     """`metrics_runtime` gives the worker's client the SDK's Prometheus endpoint: after one
     workflow run it reports workflow and activity task latencies and its slots."""
-    port = free_port()
-    runtime = metrics_runtime("127.0.0.1", port)
-    assert runtime is not None
-    target = temporal_env.client.service_client.config.target_host
-    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    client, port = await client_serving_metrics(temporal_env)
     queue = f"metrics-{uuid.uuid4().hex}"
     async with worker_with(client, queue, sessions):
         await client.execute_workflow(
@@ -194,11 +200,7 @@ async def test_business_counters_move_once_per_effect(
     """One completed order, one declined payment and one state machine execution, through
     the API, on a worker whose client serves its metrics: each counter moves by exactly what
     happened."""
-    port = free_port()
-    runtime = metrics_runtime("127.0.0.1", port)
-    assert runtime is not None
-    target = temporal_env.client.service_client.config.target_host
-    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    client, port = await client_serving_metrics(temporal_env)
     item = f"{item_prefix}-a"
     await stock_items(sessions, **{item: 5})
 
@@ -244,11 +246,7 @@ async def test_a_retried_effect_is_counted_once(
 ) -> None:
     """The completion commits, then its attempt is lost (it raises after the commit): the
     retry finds the order completed and counts nothing."""
-    port = free_port()
-    runtime = metrics_runtime("127.0.0.1", port)
-    assert runtime is not None
-    target = temporal_env.client.service_client.config.target_host
-    client = await Client.connect(target, data_converter=DATA_CONVERTER, runtime=runtime)
+    client, port = await client_serving_metrics(temporal_env)
     real = OrderActivities(sessions)
     attempts: list[int] = []
 
