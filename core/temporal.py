@@ -108,9 +108,11 @@ def with_request_ids(client: Client, *more: ClientInterceptor) -> Client:
     """`client`, carrying the request id with its start calls (and `more` interceptors, such
     as tracing's), unless it already does."""
     config = client.config()
-    if any(isinstance(i, RequestIdPropagation) for i in config["interceptors"]) and not more:
+    carries = any(isinstance(i, RequestIdPropagation) for i in config["interceptors"])
+    added = [*([] if carries else [RequestIdPropagation()]), *more]
+    if not added:
         return client
-    config["interceptors"] = [*config["interceptors"], RequestIdPropagation(), *more]
+    config["interceptors"] = [*config["interceptors"], *added]
     return Client(**config)
 
 

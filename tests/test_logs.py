@@ -12,10 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+import temporalio.client
 from temporalio.client import Client
 
 from core.db import SessionFactory
 from core.logs import handler_for
+from core.request_id_propagation import RequestIdPropagation
+from core.temporal import with_request_ids
 from tests.helpers import ScriptedRandom, stock_items, wait_for_run, worker_with
 
 Lines = Callable[[], list[dict[str, Any]]]
@@ -122,3 +125,14 @@ async def test_expected_outcomes_are_one_line_each_without_a_traceback(
         assert said[outcome] in about[0]["message"], (outcome, about[0]["message"])
         assert about[0]["level"] == "INFO", outcome
         assert "exc_info" not in about[0] and "stack_info" not in about[0], outcome
+
+
+def test_a_client_carries_the_request_id_once_however_often_it_is_wrapped(
+    client: Client,
+) -> None:
+    once = with_request_ids(client)
+    assert with_request_ids(once) is once
+    traced = with_request_ids(once, temporalio.client.Interceptor())
+    carriers = [i for i in traced.config()["interceptors"] if isinstance(i, RequestIdPropagation)]
+    assert len(carriers) == 1
+    assert len(traced.config()["interceptors"]) == len(once.config()["interceptors"]) + 1
