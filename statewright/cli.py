@@ -130,7 +130,9 @@ def cmd_keys_new(_: Settings, args: argparse.Namespace) -> int:
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     from api.flows import workflow_type
-    from statewright.bench.runner import BenchTargetError, Options, run_bench, write_outputs
+    from statewright.bench.figures import write_outputs
+    from statewright.bench.options import Options
+    from statewright.bench.runner import BenchTargetError, run_bench
     from statewright.embedded import running_postgres_url
     from statewright.flows import FLOWS
 
@@ -162,8 +164,14 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
             "(`python3 dev.py cli bench ...` installs it)"
         )
         return 2
+    if args.rate is not None and (args.rate <= 0 or args.duration <= 0):
+        log.error("--rate and --duration must be greater than 0")
+        return 2
+    if args.rate is not None and args.plot:
+        log.error("--plot draws closed-loop runs; leave it out with --rate")
+        return 2
     versus = None
-    if flow.bench.versus is not None:
+    if flow.bench.versus is not None and args.rate is None:
         other = loadable[flow.bench.versus]
         assert other.bench is not None
         versus = (other.name, other.bench, workflow_type(other.workflow))
@@ -172,8 +180,10 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
         scenario=flow.name,
         load=flow.bench,
         workflow_type=workflow_type(flow.workflow),
-        count=args.count,
+        count=args.count if args.rate is None else max(1, round(args.rate * args.duration)),
         concurrency=args.concurrency,
+        rate=args.rate,
+        duration_s=args.duration,
         lines=args.lines,
         json_path=args.json,
         plot_path=args.plot,
@@ -242,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--count", type=int, default=1000, help="runs per phase (1000)")
     bench.add_argument("--concurrency", type=int, default=32, help="senders at once (32)")
+    bench.add_argument(
+        "--rate",
+        type=float,
+        help="open loop: send this many requests a second, whatever the answers do, and "
+        "report latency at that load (the scenario only; no baseline, no limit)",
+    )
+    bench.add_argument(
+        "--duration", type=float, default=60.0, help="seconds of sending, with --rate (60)"
+    )
     bench.add_argument("--lines", type=int, default=2, help="lines per cart, for orders (2)")
     bench.add_argument("--json", type=Path, help="write the figures to this file")
     bench.add_argument("--plot", type=Path, help="draw latency and throughput to this PNG")

@@ -17,17 +17,11 @@ import pytest
 from temporalio.client import Client
 
 from core.settings import Settings
+from statewright.bench.figures import closes_per_second, print_table, report, write_outputs
 from statewright.bench.http_client import BenchHttpClient, BenchHttpError, timing_ms
-from statewright.bench.runner import (
-    Options,
-    Phase,
-    Progress,
-    closes_per_second,
-    print_table,
-    report,
-    run_bench,
-    write_outputs,
-)
+from statewright.bench.options import Options
+from statewright.bench.phases import Phase, Progress
+from statewright.bench.runner import run_bench
 from statewright.bench.scenarios import ORDERS, WEBHOOKS
 from tests.conftest import REPO
 
@@ -52,6 +46,11 @@ async def test_bench_runs_both_phases_and_reports_ratios(
 
     figures = json.loads((tmp_path / "bench.json").read_text())
     assert figures["baseline"]["completed"] == 8
+    # The empty-workflow limit ran in the same run, on its own task queue and worker.
+    assert figures["limit"]["completed"] == 8
+    assert figures["ratios"]["throughput_vs_limit"] > 0
+    assert figures["ratios"]["cpu_vs_limit"] > 0
+    assert figures["server_cpu_per_run_ms"]["limit"] > 0
     assert figures["scenario_figures"]["completed"] == 8
     assert figures["ratios"]["throughput_vs_baseline"] > 0
     assert figures["ratios"]["closed_throughput_vs_baseline"] > 0
@@ -61,6 +60,33 @@ async def test_bench_runs_both_phases_and_reports_ratios(
     assert figures["ratios"]["post_p99_vs_api_start_call_p99"] >= 1.0
     assert figures["invariants"] == {"checked": True, "violations": []}
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+async def test_an_open_loop_run_reports_latency_at_the_offered_rate(
+    api: str, worker: object, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    options = Options(
+        scenario="orders",
+        load=ORDERS,
+        workflow_type="CreateOrderWorkflow",
+        count=6,
+        rate=6.0,
+        duration_s=1.0,
+        json_path=tmp_path / "open.json",
+    )
+    configured = settings.model_copy(update={"reports_api_url_override": api})
+
+    result = await run_bench(options, configured, database_url)
+    write_outputs(result, options)
+
+    figures = json.loads((tmp_path / "open.json").read_text())
+    assert figures["mode"] == "open loop" and figures["rate_per_s"] == 6.0
+    assert figures["scenario_figures"]["sent"] == 6
+    assert figures["scenario_figures"]["completed"] == 6
+    assert figures["scenario_figures"]["post_latency_ms"]["p50"] > 0
+    assert figures["scenario_figures"]["end_to_end_ms"]["p50"] > 0
+    assert "limit" not in figures and "baseline" not in figures
+    assert figures["invariants"] == {"checked": True, "violations": []}
 
 
 def test_server_timing_is_read_by_metric_name() -> None:

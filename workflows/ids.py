@@ -35,6 +35,9 @@ REPORT_RUNS = WorkflowIds("report-runner-now")
 BENCH_RUNS = WorkflowIds("bench-noop")
 """The bench's baseline runs."""
 
+LIMIT_RUNS = WorkflowIds("bench-empty")
+"""The bench's empty-workflow limit runs."""
+
 EXECUTION_RUNS = WorkflowIds("execution")
 """A state machine's executions: `execution-<state machine name>:<execution name>`. Neither
 name may hold a colon (AWS refuses it), so the id names one execution."""
