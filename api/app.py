@@ -13,6 +13,7 @@ from temporalio.client import Client
 from api import errors
 from api.auth import AUTH_RESPONSES, KeyRing, RateLimiter
 from api.deps import AppState
+from api.eager import EagerStarts, WorkerFactory
 from api.flows import ApiFlow, scopes, workflow_types
 from api.gateway import TemporalGateway
 from api.limits import BodyLimits
@@ -38,10 +39,13 @@ def create_app(
     database_url: str,
     client: Client | None = None,
     tracer_provider: TracerProvider | None = None,
+    eager_worker: WorkerFactory | None = None,
 ) -> FastAPI:
     """Build the API for the workflows declared in `flows` (the manifest,
     `statewright.flows`). Pass `client` to share an already connected Temporal client, and
-    `tracer_provider` to trace (else tracing follows `OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+    `tracer_provider` to trace (else tracing follows `OTEL_EXPORTER_OTLP_ENDPOINT`).
+    `eager_worker` builds the worker that lets the API start runs eagerly (`api.eager`);
+    without it, every start is ordinary."""
     tracing = tracer_provider or provider_from_environment("statewright-api")
     keys = KeyRing(settings.api_keys, known_scopes=scopes(flows))
     step_inputs = StepInputs([flow.workflow for flow in flows])
@@ -52,22 +56,30 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(database_url, pool_size=settings.db_pool_size)
+        sessions = create_session_factory(engine)
+        eager = EagerStarts(eager_worker, settings.eager_task_queue)
         app.state.statewright = AppState(
             settings=settings,
             engine=engine,
-            sessions=create_session_factory(engine),
+            sessions=sessions,
             temporal=TemporalGateway(
-                settings, client, [temporal_tracing(tracing)] if tracing else []
+                settings,
+                client,
+                [temporal_tracing(tracing)] if tracing else [],
+                on_connect=lambda connected: eager.attach(connected, sessions),
             ),
             publisher=configured_publisher(settings),
             keys=keys,
             limiter=RateLimiter(settings.rate_limit_per_minute),
             step_inputs=step_inputs,
+            eager=eager,
             sfn_credentials=sfn_credentials,
         )
         try:
             yield
         finally:
+            # Eager tasks in hand finish before the engine their steps use goes away.
+            await eager.close()
             await engine.dispose()
 
     keys_on = bool(settings.api_keys)

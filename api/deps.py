@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from temporalio.client import Client
 
 from api.auth import KeyRing, RateLimiter
+from api.eager import EagerStarts
 from api.gateway import TemporalGateway
 from api.sfn.context import HistoryCache, MachineCache
 from api.sfn.sigv4 import Credential
@@ -30,6 +31,7 @@ class AppState:
     keys: KeyRing
     limiter: RateLimiter
     step_inputs: StepInputs
+    eager: EagerStarts
     sfn_credentials: dict[str, Credential] | None = None
     """SigV4 credentials of the Step Functions API, by access key id; None: not configured."""
     sfn_machines: MachineCache = field(default_factory=MachineCache)

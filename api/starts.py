@@ -84,6 +84,7 @@ async def start_run(
     request: Any,
     index: TypedSearchAttributes = TypedSearchAttributes.empty,
     reruns: bool = False,
+    eager: bool = False,
 ) -> Started:
     """Start a run; with an Idempotency-Key, a repeat returns the run the key started, and the
     same key with a different body is 409 (`IdempotencyConflict`).
@@ -95,7 +96,8 @@ async def start_run(
       one once the last has closed. The key is kept in the run's memo and looked for among
       the entity's runs; a run in progress that is not the key's is `RunInProgress`.
 
-    `index`: the search attributes that let the run be found by its business id."""
+    `index`: the search attributes that let the run be found by its business id.
+    `eager`: ask for an eager start (`api.eager`); the server may still start it ordinarily."""
     began = time.perf_counter()
     print_ = fingerprint(request) if key is not None else None
     if key is not None and reruns:
@@ -117,6 +119,7 @@ async def start_run(
             else WorkflowIDReusePolicy.REJECT_DUPLICATE,
             memo=memo,
             search_attributes=index,
+            request_eager_start=eager,
         )
     except WorkflowAlreadyStartedError:
         latest = await client.get_workflow_handle(workflow_id).describe()

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(
         default=9464, ge=0, le=65535, validation_alias="STATEWRIGHT_WORKER_METRICS_PORT"
     )
+    eager_start: bool = Field(default=True, validation_alias="STATEWRIGHT_EAGER_START")
+    """Whether the API starts orders and webhooks eagerly: a worker inside the API process
+    takes each run's first workflow task in the start call's own answer, with no task-queue
+    match and no poll. Such runs use `eager_task_queue`, which the worker polls too, so a run
+    whose eager task is lost (the API dies mid-task) is finished there."""
     temporal_ui_url_override: str | None = Field(
         default=None, validation_alias="STATEWRIGHT_TEMPORAL_UI_URL"
     )
@@ -172,6 +177,16 @@ class Settings(BaseSettings):
     @property
     def worker_serves_metrics(self) -> bool:
         return self.metrics and self.worker_metrics_port != 0
+
+    @property
+    def eager_task_queue(self) -> str:
+        """The task queue of the runs the API starts eagerly."""
+        return f"{self.task_queue}-eager"
+
+    @property
+    def task_queues(self) -> tuple[str, str]:
+        """Every task queue this deployment's runs are on."""
+        return (self.task_queue, self.eager_task_queue)
 
     @property
     def uses_dev_temporal(self) -> bool:

@@ -156,3 +156,8 @@ async def connect_patiently(
             log.warning("waiting for Temporal at %s", settings.temporal_target)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5)
+
+
+def on_task_queues(queues: Sequence[str]) -> str:
+    """A visibility clause for runs on any of `queues` (names from settings, never a request)."""
+    return f"TaskQueue IN ({', '.join(repr(queue) for queue in queues)})"

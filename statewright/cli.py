@@ -66,6 +66,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     from api.app import create_app
     from api.auth import UnknownScope
     from api.server import server_config
+    from statewright.eager_api import eager_worker
     from statewright.flows import FLOWS
 
     # The API pins each handler's mode (local or regular) into the executions it starts.
@@ -85,7 +86,9 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
         )
 
     try:
-        app = create_app(FLOWS, settings, resolve_database_url(settings))
+        app = create_app(
+            FLOWS, settings, resolve_database_url(settings), eager_worker=eager_worker(settings)
+        )
     except UnknownScope as err:
         log.error("%s", err)
         return 2

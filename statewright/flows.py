@@ -76,6 +76,10 @@ class Flow:
     """The API routes that start and read its runs; None for a flow with no API."""
     bench: BenchScenario | None = None
     """How `statewright bench` loads it; None if it cannot be loaded that way."""
+    eager: bool = False
+    """Whether the API starts its runs eagerly (`Settings.eager_start`): only for a flow
+    whose run is short and whose steps are local activities, since they then run in the API
+    process."""
 
 
 FLOWS: tuple[Flow, ...] = (
@@ -89,6 +93,7 @@ FLOWS: tuple[Flow, ...] = (
         ],
         routes=orders.router,
         bench=scenarios.ORDERS,
+        eager=True,
     ),
     Flow(
         "payments",
@@ -105,6 +110,7 @@ FLOWS: tuple[Flow, ...] = (
         activities=lambda d: [WebhookActivities(d.sessions)],
         routes=webhooks.router,
         bench=scenarios.WEBHOOKS,
+        eager=True,
     ),
     Flow(
         "cases",

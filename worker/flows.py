@@ -18,6 +18,11 @@ class WorkerFlow(Protocol):
     @property
     def activities(self) -> Callable[[Dependencies], Iterable[object]]: ...
 
+    @property
+    def eager(self) -> bool:
+        """Whether the API may start its runs eagerly, with a worker in its own process."""
+        ...
+
 
 def activity_functions(target: object) -> list[Callable[..., Any]]:
     """`target` if it is an activity function, else every activity method of the object

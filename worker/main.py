@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import signal
@@ -14,6 +15,7 @@ from temporalio.client import Client
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.service import RPCError
 from temporalio.worker import (
+    Interceptor,
     PollerBehaviorSimpleMaximum,
     UnsandboxedWorkflowRunner,
     Worker,
@@ -36,6 +38,10 @@ from worker.interceptors import StepFailures
 log = logging.getLogger(__name__)
 
 WORKFLOW_POLLERS = 8
+EAGER_QUEUE_POLLERS = 2
+"""Pollers on the eager queue. Its runs' first tasks come in the API's start answers; the
+queue holds only the tasks that could not: a lost eager task, or a start that found the
+API's worker full."""
 
 WORKFLOW_RUNNER: WorkflowRunner = UnsandboxedWorkflowRunner()
 """How production (and every test's worker) runs workflow code. The sandbox re-imports and
@@ -52,28 +58,69 @@ def build_worker(
     *,
     activities: Sequence[Callable[..., Any]] | None = None,
     tracing: TracingInterceptor | None = None,
+    pollers: int = WORKFLOW_POLLERS,
+    remote_activities: bool = True,
 ) -> Worker:
     """A worker for every workflow of `flows`, and their activities, on `task_queue`. Tests
-    pass `activities` to swap some for doubles, and otherwise run exactly this worker."""
+    pass `activities` to swap some for doubles, and otherwise run exactly this worker.
+    `remote_activities=False` runs workflows and local activities only, with no activity
+    poller: the API's eager-start worker."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=workflows_of(flows),
         activities=activities_of(flows, deps) if activities is None else activities,
-        # Outermost first: a step's log lines, StepFailures' too, carry its request id.
-        interceptors=[
-            RequestIdPropagation(),
-            *([tracing] if tracing is not None else []),
-            StepFailures(),
-        ],
+        interceptors=_interceptors(client, tracing),
         graceful_shutdown_timeout=timedelta(seconds=10),
         workflow_runner=WORKFLOW_RUNNER,
         # An order finishes in its first workflow task (its steps are local activities), and
         # first tasks come from the normal queue, which by default gets one poller of five.
         # Measured: runs queued there for seconds while the worker sat partly idle.
-        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_POLLERS),
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(pollers),
         nonsticky_to_sticky_poll_ratio=1.0,
+        no_remote_activities=not remote_activities,
     )
+
+
+def _interceptors(client: Client, tracing: TracingInterceptor | None) -> list[Interceptor]:
+    # Outermost first: a step's log lines, StepFailures' too, carry its request id. The
+    # worker also runs every interceptor its client has (the API's client carries the request
+    # id and the trace), so only what the client lacks is added: twice would set each twice.
+    on_client: set[type] = {type(i) for i in client.config()["interceptors"]}
+    wanted: list[Interceptor] = [RequestIdPropagation(), *([tracing] if tracing else [])]
+    missing = [i for i in wanted if type(i) not in on_client]
+    return [*missing, StepFailures()]
+
+
+def build_workers(
+    flows: Sequence[WorkerFlow],
+    client: Client,
+    settings: Settings,
+    deps: Dependencies,
+    *,
+    tracing: TracingInterceptor | None = None,
+) -> list[Worker]:
+    """The worker process's workers: every flow on the task queue, and the eager flows (if
+    any) on the eager queue. The eager queue is polled whether or not the API starts
+    eagerly: a run the API started there must never wait on a setting."""
+    workers = [build_worker(flows, client, settings.task_queue, deps, tracing=tracing)]
+    if eager := eager_flows(flows):
+        workers.append(
+            build_worker(
+                eager,
+                client,
+                settings.eager_task_queue,
+                deps,
+                tracing=tracing,
+                pollers=EAGER_QUEUE_POLLERS,
+            )
+        )
+    return workers
+
+
+def eager_flows(flows: Sequence[WorkerFlow]) -> list[WorkerFlow]:
+    """The flows the API may start eagerly, on `Settings.eager_task_queue`."""
+    return [flow for flow in flows if flow.eager]
 
 
 def dependencies(settings: Settings, sessions: SessionFactory) -> Dependencies:
@@ -128,15 +175,19 @@ async def run_worker(flows: Sequence[WorkerFlow], settings: Settings, database_u
         await register_search_attributes(client)
         deps = dependencies(settings, create_session_factory(engine))
         tracing = temporal_tracing(provider) if provider is not None else None
-        worker = build_worker(flows, client, settings.task_queue, deps, tracing=tracing)
+        workers = build_workers(flows, client, settings, deps, tracing=tracing)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info(
-            "worker polling task queue %r on %s", settings.task_queue, settings.temporal_target
+            "worker polling task queue(s) %s on %s",
+            ", ".join(repr(each.config()["task_queue"]) for each in workers),
+            settings.temporal_target,
         )
-        async with worker:
+        async with contextlib.AsyncExitStack() as running:
+            for each in workers:
+                await running.enter_async_context(each)
             await stop.wait()
             log.info("worker stopping: finishing in-flight tasks")
     finally:

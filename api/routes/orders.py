@@ -112,12 +112,14 @@ async def _start(
         return await _start_seed(state, cart, settings, key)
     # Both order routes share one key space: the same cart under the same key is one order.
     order_id = run_key("orders", key)
+    queue = state.eager.start_queue(settings.task_queue)
     started = await start_run(
         client,
         CreateOrderWorkflow.run,
         CreateOrderInput(order_id=order_id, lines=cart),
         workflow_id=order_workflow_id(order_id),
-        task_queue=settings.task_queue,
+        task_queue=queue.task_queue,
+        eager=queue.eager,
         key=key,
         request=[line.model_dump() for line in cart],
         index=TypedSearchAttributes([SearchAttributePair(ORDER_ID, order_id)]),

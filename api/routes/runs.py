@@ -27,6 +27,7 @@ from api.schemas import (
     WorkflowIdPath,
 )
 from core.search_attributes import CASE_ID, ORDER_ID, PAYMENT_ORDER_ID
+from core.temporal import on_task_queues
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -70,7 +71,7 @@ def listing_router(workflow_types: Sequence[str]) -> APIRouter:
             Query(max_length=4096, description="the `next_page_token` of the page before"),
         ] = None,
     ) -> RunPage:
-        """Runs on this deployment's task queue, a page at a time, in Temporal's visibility
+        """Runs on this deployment's task queues, a page at a time, in Temporal's visibility
         order: running ones first, then closed ones, the most recently closed first.
 
         Filter by type, status, or a business id (the same search attributes work in the
@@ -78,7 +79,7 @@ def listing_router(workflow_types: Sequence[str]) -> APIRouter:
         `next_page_token` of this one; it is null on the last page."""
         # Every value placed in the query comes from an enum, from settings, or from a business
         # id whose pattern admits no quote.
-        clauses = [f"TaskQueue = '{settings.task_queue}'"]
+        clauses = [on_task_queues(settings.task_queues)]
         if workflow_type is not None:
             clauses.append(f"WorkflowType = '{workflow_type}'")
         if status is not None:

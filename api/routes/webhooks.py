@@ -70,12 +70,14 @@ async def submit_webhook(
             started = await _start_seed(state, payload, key)
         else:
             client = await state.temporal.client()
+            queue = state.eager.start_queue(settings.task_queue)
             started = await start_run(
                 client,
                 WebhookWorkflow.run,
                 WebhookInput(payload=payload, received_at=datetime.now(UTC)),
                 workflow_id=WEBHOOK_RUNS.of(run_key("webhooks", key)),
-                task_queue=settings.task_queue,
+                task_queue=queue.task_queue,
+                eager=queue.eager,
                 key=key,
                 request=payload,
             )

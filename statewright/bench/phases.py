@@ -17,6 +17,7 @@ import psutil
 from temporalio.client import Client
 
 from core.settings import Settings
+from core.temporal import on_task_queues
 from statewright.bench.pacing import at_rate
 
 
@@ -27,20 +28,31 @@ class Phase:
     name: str
     workflow_type: str
     task_queue: str | None = None
-    """Where its runs are found; None: the stack's own task queue."""
+    """Where its runs are found; None: the stack's own task queues, the ordinary one and the
+    one the API starts eagerly on."""
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     sent: dict[str, float] = field(default_factory=dict)  # workflow id -> wall time sent
     latencies_ms: list[float] = field(default_factory=list)
     temporal_ms: list[float] = field(default_factory=list)
     """What the API reported (`Server-Timing`) for its own start call, request by request."""
     failures: int = 0
+    failure_reasons: dict[str, int] = field(default_factory=dict)
+    """Why sends failed, by the error's type and first words, with how often."""
     runs: list[tuple[str, str, float, float]] = field(
         default_factory=list
     )  # id, status, start, close
     cpu_s: dict[str, float] = field(default_factory=dict)
     worker_peak_rss_mb: float = 0.0
+    api_peak_rss_mb: float = 0.0
+    """The API's: it runs the eager starts' workflows and steps (`api.eager`)."""
     worker_peak_in_flight: int = 0
     machine_busy: float = 0.0
+
+    def failed(self, err: Exception) -> None:
+        """Count a send that failed, and why: a bench that hides its errors can flatter."""
+        self.failures += 1
+        reason = f"{type(err).__name__}: {err}"[:100]
+        self.failure_reasons[reason] = self.failure_reasons.get(reason, 0) + 1
 
 
 def percentile(samples: list[float], p: float) -> float | None:
@@ -75,7 +87,8 @@ class Progress:
 
 
 class Sampler:
-    """CPU seconds of the worker and the Temporal server, and the worker's peak memory."""
+    """CPU seconds of the worker, the API, the Temporal server and Postgres, and the worker's
+    and the API's peak memory."""
 
     def __init__(self) -> None:
         self.workers = _processes(
@@ -90,6 +103,7 @@ class Sampler:
         self._machine = psutil.cpu_times()
         self._start = self._cpu()
         self.peak_rss = 0
+        self.api_peak_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -105,11 +119,8 @@ class Sampler:
 
     def _watch(self) -> None:
         while not self._stop.wait(0.1):
-            rss = 0
-            for process in self.workers:
-                with contextlib.suppress(psutil.Error):
-                    rss += process.memory_info().rss
-            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_rss = max(self.peak_rss, _rss(self.workers))
+            self.api_peak_rss = max(self.api_peak_rss, _rss(self.apis))
 
     def stop(self, phase: Phase) -> None:
         self._stop.set()
@@ -121,6 +132,15 @@ class Sampler:
         idle = machine.idle - self._machine.idle
         phase.machine_busy = round(100 * busy / max(busy + idle, 1e-9), 1)
         phase.worker_peak_rss_mb = round(self.peak_rss / 2**20, 1)
+        phase.api_peak_rss_mb = round(self.api_peak_rss / 2**20, 1)
+
+
+def _rss(processes: list[psutil.Process]) -> int:
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.Error):
+            total += process.memory_info().rss
+    return total
 
 
 def _processes(match: Callable[[str], bool]) -> list[psutil.Process]:
@@ -182,8 +202,8 @@ async def drive(
             t0 = time.perf_counter()
             try:
                 workflow_id = await send(index)
-            except Exception:
-                phase.failures += 1
+            except Exception as err:
+                phase.failed(err)
                 continue
             phase.latencies_ms.append((time.perf_counter() - t0) * 1000)
             phase.sent[workflow_id] = began
@@ -200,8 +220,8 @@ async def drive_at_rate(
         began = time.time() - (time.perf_counter() - due)
         try:
             workflow_id = await send(index)
-        except Exception:
-            phase.failures += 1
+        except Exception as err:
+            phase.failed(err)
             return
         phase.latencies_ms.append((time.perf_counter() - due) * 1000)
         phase.sent[workflow_id] = began
@@ -212,8 +232,9 @@ async def drive_at_rate(
 async def settle(client: Client, settings: Settings, phase: Phase, timeout_s: float) -> None:
     """Wait until every run of the phase has closed, showing progress, then collect them."""
     since = phase.started_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    queues = [phase.task_queue] if phase.task_queue is not None else settings.task_queues
     base = (
-        f"TaskQueue = '{phase.task_queue or settings.task_queue}' "
+        f"{on_task_queues(queues)} "
         f"AND WorkflowType = '{phase.workflow_type}' "
         f"AND StartTime >= '{since}'"
     )

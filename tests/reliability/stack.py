@@ -95,6 +95,12 @@ class ProcessStack:
         self.worker.send_signal(signal.SIGKILL)
         self.worker.wait()
 
+    def kill_api(self) -> None:
+        """SIGKILL the API: workflow tasks its eager-start worker holds die with it."""
+        assert self.api is not None
+        self.api.send_signal(signal.SIGKILL)
+        self.api.wait()
+
     def start_temporal(self) -> None:
         log = (self.workdir / "temporal.log").open("ab")
         self.temporal = subprocess.Popen(
