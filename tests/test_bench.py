@@ -4,6 +4,7 @@ and writes its JSON and plot. (Speed itself is measured by running the tool, not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import pytest
 from temporalio.client import Client
 
 from core.settings import Settings
+from statewright.bench import http_client
 from statewright.bench.figures import closes_per_second, print_table, report, write_outputs
 from statewright.bench.http_client import BenchHttpClient, BenchHttpError, timing_ms
 from statewright.bench.options import Options
@@ -126,6 +128,44 @@ async def test_bench_client_keeps_connections_alive_and_refuses_what_it_cannot_r
     assert connections == 1, "the second request reused the first connection"
 
 
+async def test_bench_client_never_reuses_a_connection_the_server_closed_or_may_close(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A request sent on a connection as the server closes it gets no answer at all; the
+    open-loop bench lost a few requests a minute so, at a rate that leaves connections idle."""
+    answer = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}"
+    connections = 0
+    close_idle = True
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(int(head.lower().split(b"content-length: ")[1].split(b"\r")[0]))
+        writer.write(answer)
+        await writer.drain()
+        if close_idle:  # the keep-alive timeout, at once
+            writer.close()
+            return
+        with contextlib.suppress(asyncio.IncompleteReadError):
+            head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server, BenchHttpClient(f"http://127.0.0.1:{port}") as http:
+        await http.post("/webhooks", {})
+        await asyncio.sleep(0.2)  # the close reaches the client
+        assert (await http.post("/webhooks", {})).status_code == 202
+        assert connections == 2, "a closed connection was not reused"
+
+        close_idle = False
+        monkeypatch.setattr(http_client, "REUSE_WITHIN_S", 0.0)
+        await http.post("/webhooks", {})
+        assert (await http.post("/webhooks", {})).status_code == 202
+        assert connections == 4, "a connection idle past the reuse window was not reused"
+
+
 def test_bench_client_speaks_plain_http_only() -> None:
     with pytest.raises(ValueError, match="plain http"):
         BenchHttpClient("https://example.com")
@@ -227,7 +267,7 @@ def test_a_webhooks_table_speaks_of_runs_not_lines(capsys: pytest.CaptureFixture
     print_table(report(Options("webhooks", WEBHOOKS, "Y"), baseline, scenario, []))
     table = capsys.readouterr().out
     assert "per line" not in table
-    assert "CPU (worker + server) per run" in table
+    assert "CPU (worker + API + server) per run" in table
 
 
 def test_throughput_over_a_short_run_has_enough_points() -> None:

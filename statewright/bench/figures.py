@@ -41,6 +41,7 @@ def summarize(phase: Phase) -> dict[str, Any]:
     return {
         "sent": len(phase.sent),
         "send_failures": phase.failures,
+        "send_failure_reasons": phase.failure_reasons,
         "closed": len(phase.runs),
         "completed": len(completed),
         "other_outcomes": len(phase.runs) - len(completed),
@@ -54,6 +55,7 @@ def summarize(phase: Phase) -> dict[str, Any]:
         },
         "cpu_s": phase.cpu_s,
         "worker_peak_rss_mb": phase.worker_peak_rss_mb,
+        "api_peak_rss_mb": phase.api_peak_rss_mb,
         "machine_cpu_busy_percent": phase.machine_busy,
         "peak_runs_in_flight": phase.worker_peak_in_flight,
         "wall_s": round(span, 2),
@@ -90,13 +92,15 @@ def print_open_loop(result: dict[str, Any]) -> None:
             f"{real['end_to_end_ms']['p50']} / {real['end_to_end_ms']['p99']}",
         ),
         ("CPU s worker / server", f"{real['cpu_s']['worker']} / {real['cpu_s']['server']}"),
+        ("CPU s API / Postgres", f"{real['cpu_s']['api']} / {real['cpu_s']['postgres']}"),
         ("machine CPU busy %", f"{real['machine_cpu_busy_percent']}"),
-        ("worker peak RSS MB", f"{real['worker_peak_rss_mb']}"),
+        ("peak RSS MB worker / API", f"{real['worker_peak_rss_mb']} / {real['api_peak_rss_mb']}"),
     ]
     width = max(len(label) for label, _ in rows)
     print()
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
+    print_failures(real)
     invariants = result["invariants"]
     if invariants["checked"]:
         verdict = (
@@ -107,12 +111,25 @@ def print_open_loop(result: dict[str, Any]) -> None:
         print(f"stock invariants: {verdict}")
 
 
+def print_failures(figures: dict[str, Any]) -> None:
+    """Why sends failed, if any did: a failure left unexplained hides a flaw in the figures."""
+    for reason, times in figures["send_failure_reasons"].items():
+        print(f"send failed {times}x: {reason}")
+
+
 def server_cpu_per_run_ms(figures: dict[str, Any]) -> float | None:
     """The Temporal server's CPU per run closed: what the limit bounds from below."""
     if not figures["closed"]:
         return None
     closed: int = figures["closed"]
     return round(1000 * float(figures["cpu_s"]["server"]) / closed, 3)
+
+
+def run_cpu_s(figures: dict[str, Any]) -> float:
+    """CPU seconds that ran the phase's runs: the worker's, the API's (its eager starts run
+    workflows and steps there, `api.eager`) and the Temporal server's."""
+    cpu: dict[str, float] = figures["cpu_s"]
+    return round(cpu["worker"] + cpu["api"] + cpu["server"], 2)
 
 
 def report(
@@ -125,7 +142,7 @@ def report(
     base, real = summarize(baseline), summarize(scenario)
     bound = summarize(limit) if limit is not None else None
     lines = max(options.lines, 1) if options.load.per_line else 1
-    cpu = real["cpu_s"]["worker"] + real["cpu_s"]["server"]
+    cpu = run_cpu_s(real)
     return {
         "scenario": options.scenario,
         "count": options.count,
@@ -149,7 +166,7 @@ def report(
             "post_p99_vs_api_start_call_p99": _ratio(
                 real["post_latency_ms"]["p99"], real["api_start_call_ms"]["p99"]
             ),
-            "cpu_vs_baseline": _ratio(cpu, base["cpu_s"]["worker"] + base["cpu_s"]["server"]),
+            "cpu_vs_baseline": _ratio(cpu, run_cpu_s(base)),
             # Against the empty workflow: runs per second, and the server's CPU per run.
             "throughput_vs_limit": _ratio(
                 real["runs_completed_per_s"], bound["runs_completed_per_s"]
@@ -200,7 +217,7 @@ ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("CPU s load generator (this process)", lambda f: f"{f['cpu_s']['load_generator']}"),
     ("server CPU per run ms", lambda f: f"{server_cpu_per_run_ms(f)}"),
     ("machine CPU busy %", lambda f: f"{f['machine_cpu_busy_percent']}"),
-    ("worker peak RSS MB", lambda f: f"{f['worker_peak_rss_mb']}"),
+    ("peak RSS MB worker / API", lambda f: f"{f['worker_peak_rss_mb']} / {f['api_peak_rss_mb']}"),
     ("peak runs in flight", lambda f: f"{f['peak_runs_in_flight']}"),
 ]
 """The table's rows: a label, and how each phase's figures show in it."""
@@ -231,15 +248,19 @@ def print_table(result: dict[str, Any]) -> None:
             "POST p99 vs the API's own start call p99",
             _times(ratios["post_p99_vs_api_start_call_p99"]),
         ),
-        ("CPU (worker + server) vs baseline", _times(ratios["cpu_vs_baseline"])),
-        ("CPU (worker + server) per run", f"{result['cpu_per_run_ms']} ms"),
+        ("CPU (worker + API + server) vs baseline", _times(ratios["cpu_vs_baseline"])),
+        ("CPU (worker + API + server) per run", f"{result['cpu_per_run_ms']} ms"),
     ]
     if result["cpu_per_line_ms"] is not None:  # orders only: a cart has lines
         figures.append(("CPU per line ordered", f"{result['cpu_per_line_ms']} ms"))
     if result["cpu_per_state_ms"] is not None:  # interpreted: a run enters states
-        figures.append(("CPU (worker + server) per state", f"{result['cpu_per_state_ms']} ms"))
+        figures.append(
+            ("CPU (worker + API + server) per state", f"{result['cpu_per_state_ms']} ms")
+        )
     for label, value in figures:
         print(f"{label:<{width}}  {value}")
+    for _, phase_figures in columns:
+        print_failures(phase_figures)
     invariants = result["invariants"]
     if invariants["checked"]:
         verdict = (

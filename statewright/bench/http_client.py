@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,11 @@ class Answer:
 
 Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
+REUSE_WITHIN_S = 2.0
+"""How long an idle connection may be reused. The API closes one idle for 5 s
+(`api.server.KEEP_ALIVE_SECONDS`); a request sent as it does gets no answer at all, which an
+open-loop run at a low rate met a few times a minute."""
+
 
 class BenchHttpClient:
     """POSTs JSON over a pool of kept-alive connections, at most one request per connection."""
@@ -49,7 +55,7 @@ class BenchHttpClient:
         self._prefix = parts.path.rstrip("/")
         fixed = {"Host": parts.netloc, "Content-Type": "application/json", **(headers or {})}
         self._head = "".join(f"{name}: {value}\r\n" for name, value in fixed.items())
-        self._idle: list[Connection] = []
+        self._idle: list[tuple[float, Connection]] = []
         self._timeout_s = timeout_s
 
     async def post(self, path: str, body: Any, target: str | None = None) -> Answer:
@@ -64,7 +70,7 @@ class BenchHttpClient:
             return await self._exchange(request)
 
     async def _exchange(self, request: bytes) -> Answer:
-        reader, writer = self._idle.pop() if self._idle else await self._connect()
+        reader, writer = await self._connection()
         try:
             writer.write(request)
             answer, keep = await _read_answer(reader)
@@ -73,17 +79,23 @@ class BenchHttpClient:
             writer.close()
             raise
         if keep:
-            self._idle.append((reader, writer))
+            self._idle.append((time.monotonic(), (reader, writer)))
         else:
             writer.close()
         return answer
 
-    async def _connect(self) -> Connection:
+    async def _connection(self) -> Connection:
+        """The most recently used idle connection still safe to reuse, else a new one."""
+        while self._idle:
+            since, (reader, writer) = self._idle.pop()
+            if time.monotonic() - since < REUSE_WITHIN_S and not reader.at_eof():
+                return reader, writer
+            writer.close()
         return await asyncio.open_connection(self._host, self._port)
 
     async def aclose(self) -> None:
         while self._idle:
-            _, writer = self._idle.pop()
+            _, (_, writer) = self._idle.pop()
             writer.close()
 
     async def __aenter__(self) -> BenchHttpClient:

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
@@ -41,6 +41,7 @@ from statewright.bench.invariants import stock_violations
 from statewright.bench.options import Options
 from statewright.bench.phases import Phase, Sampler, drive, drive_at_rate, settle
 from statewright.bench.scenarios import BenchRun, BenchScenario
+from worker.main import WORKFLOW_POLLERS, WORKFLOW_RUNNER
 from workflows.bench import BenchEmptyWorkflow, BenchNoopWorkflow
 from workflows.contracts import NoopShape
 from workflows.ids import BENCH_RUNS, LIMIT_RUNS
@@ -70,7 +71,9 @@ class Bench:
 
     async def limit(self) -> Phase:
         """The empty-workflow limit: `BenchEmptyWorkflow` started raw, on a task queue of its
-        own served by a worker in this process, so nothing but Temporal's own work is timed."""
+        own served by a worker in this process, so nothing but Temporal's own work is timed.
+        The worker is tuned as the stack's is (pollers, no sandbox): the SDK's defaults would
+        hold the limit down with one poller on the normal queue, a bar too easy to pass."""
         queue = f"{self.settings.task_queue}-limit-{self.tag}"
         phase = Phase("limit", "BenchEmptyWorkflow", task_queue=queue)
 
@@ -81,7 +84,14 @@ class Bench:
             )
             return workflow_id
 
-        async with Worker(self.client, task_queue=queue, workflows=[BenchEmptyWorkflow]):
+        async with Worker(
+            self.client,
+            task_queue=queue,
+            workflows=[BenchEmptyWorkflow],
+            workflow_runner=WORKFLOW_RUNNER,
+            workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_POLLERS),
+            nonsticky_to_sticky_poll_ratio=1.0,
+        ):
             return await self._phase(phase, start)
 
     async def scenario(
