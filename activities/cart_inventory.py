@@ -8,9 +8,11 @@ give back.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from sqlalchemy import text
+import psycopg
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -194,10 +196,8 @@ class CartInventoryActivities:
     @activity.defn(name="reserve_stock")
     async def reserve_stock(self, order: CreateOrderInput) -> CartLedgerResult:
         """Take every line's stock in one transaction, all or nothing, at most once."""
-        async with self._engine.begin() as conn:
-            await lock_cart(conn, order)
-            row = (await conn.execute(RESERVE_CART, _cart_params(order))).one()
-        prior, short_items, short_stock = row
+        async with self._engine.connect() as conn:
+            prior, short_items, short_stock = await reserve_in_one_flight(conn, order)
         if prior:
             # A retry of a decrement that committed, or the compensation got here first.
             state: LedgerState = "released" if "released" in prior else "reserved"
@@ -217,6 +217,38 @@ class CartInventoryActivities:
         return CartLedgerResult(
             order_id=order.order_id, state="released", changed_stock=restocked > 0
         )
+
+
+async def reserve_in_one_flight(conn: AsyncConnection, order: CreateOrderInput) -> tuple[Any, ...]:
+    """BEGIN, `LOCK_CART_ROWS`, `RESERVE_CART` and COMMIT, sent together in one psycopg
+    pipeline: the same statements, each on a snapshot of its own, but the cart's rows stay
+    locked only while Postgres runs them, not across three round trips.
+
+    Every order of a popular item takes the same rows, so their lock is a queue that orders
+    wait in, each holding a pooled connection meanwhile. With round trips inside the lock, a
+    busy event loop stretched every hold: measured with `statewright bench orders` (eager
+    starts run the steps in the API process), 12% of orders waited past their workflow task's
+    10 s timeout for a connection, and throughput fell to 0.51x to 0.86x the empty workflow's.
+    """
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert isinstance(driver, psycopg.AsyncConnection)
+    params = _cart_params(order)
+    async with driver.pipeline(), driver.transaction():
+        await driver.execute(_LOCK_IN_FLIGHT, {"items": params["items"]})
+        reserved = await driver.execute(_RESERVE_IN_FLIGHT, params)
+    row = await reserved.fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def _psycopg_placeholders(statement: TextClause) -> str:
+    # SQLAlchemy's `:name` as psycopg's `%(name)s`; a literal % would need doubling.
+    assert "%" not in statement.text
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", statement.text)
+
+
+_LOCK_IN_FLIGHT = _psycopg_placeholders(LOCK_CART_ROWS)
+_RESERVE_IN_FLIGHT = _psycopg_placeholders(RESERVE_CART)
 
 
 async def lock_cart(conn: AsyncConnection, order: CreateOrderInput) -> None:

@@ -58,6 +58,13 @@ def create_app(
         engine = create_engine(database_url, pool_size=settings.db_pool_size)
         sessions = create_session_factory(engine)
         eager = EagerStarts(eager_worker, settings.eager_task_queue)
+        # The eager runs' steps get a pool of their own, as the worker's: a request never
+        # waits behind steps for a connection, and steps, which retry, skip the pre-ping.
+        steps_engine = (
+            create_engine(database_url, pool_size=settings.db_pool_size, pre_ping=False)
+            if eager_worker is not None
+            else engine
+        )
         app.state.statewright = AppState(
             settings=settings,
             engine=engine,
@@ -66,7 +73,9 @@ def create_app(
                 settings,
                 client,
                 [temporal_tracing(tracing)] if tracing else [],
-                on_connect=lambda connected: eager.attach(connected, sessions),
+                on_connect=lambda connected: eager.attach(
+                    connected, create_session_factory(steps_engine)
+                ),
             ),
             publisher=configured_publisher(settings),
             keys=keys,
@@ -80,6 +89,7 @@ def create_app(
         finally:
             # Eager tasks in hand finish before the engine their steps use goes away.
             await eager.close()
+            await steps_engine.dispose()
             await engine.dispose()
 
     keys_on = bool(settings.api_keys)

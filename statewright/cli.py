@@ -144,6 +144,12 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     if flow is None or flow.bench is None:
         log.error("no bench scenario %r; choose from %s", args.scenario, ", ".join(loadable))
         return 2
+    if args.wait and not flow.bench.waits:
+        waiting = ", ".join(
+            name for name, each in loadable.items() if each.bench and each.bench.waits
+        )
+        log.error("--wait needs a route that answers with its run's result: %s", waiting)
+        return 2
     overrides: dict[str, object] = {}
     if args.api_url:
         overrides["reports_api_url_override"] = args.api_url
@@ -190,6 +196,7 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
         lines=args.lines,
         json_path=args.json,
         plot_path=args.plot,
+        wait=args.wait,
     )
     try:
         result = asyncio.run(run_bench(options, settings, database_url))
@@ -263,6 +270,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--duration", type=float, default=60.0, help="seconds of sending, with --rate (60)"
+    )
+    bench.add_argument(
+        "--wait",
+        action="store_true",
+        help="webhooks: POST /webhooks?wait=true, so each answer carries its run's result "
+        "and its latency is the run's",
     )
     bench.add_argument("--lines", type=int, default=2, help="lines per cart, for orders (2)")
     bench.add_argument("--json", type=Path, help="write the figures to this file")

@@ -91,6 +91,37 @@ async def test_an_open_loop_run_reports_latency_at_the_offered_rate(
     assert figures["invariants"] == {"checked": True, "violations": []}
 
 
+async def test_a_waiting_run_answers_each_webhook_with_its_result(
+    api: str, worker: object, settings: Settings, database_url: str, tmp_path: Path
+) -> None:
+    """With `wait`, the route must answer 200 with the result: a 202 counts as a failure."""
+    options = Options(
+        scenario="webhooks",
+        load=WEBHOOKS,
+        workflow_type="WebhookWorkflow",
+        count=4,
+        rate=4.0,
+        duration_s=1.0,
+        wait=True,
+        json_path=tmp_path / "wait.json",
+    )
+    result = await run_bench(options, settings, database_url)
+    write_outputs(result, options)
+
+    figures = json.loads((tmp_path / "wait.json").read_text())["scenario_figures"]
+    assert (figures["sent"], figures["send_failures"], figures["completed"]) == (4, 0, 4)
+
+
+def test_wait_is_refused_where_no_route_answers_with_a_result() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "statewright.cli", "bench", "orders", "--wait"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "--wait needs a route that answers with its run's result: webhooks" in done.stderr
+
+
 def test_server_timing_is_read_by_metric_name() -> None:
     header = 'db;dur=2.5, temporal;dur=41.7;desc="start run", cache;desc=hit'
     assert timing_ms(header, "temporal") == 41.7

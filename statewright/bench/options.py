@@ -25,6 +25,9 @@ class Options:
     """Requests a second, open loop (`statewright.bench.pacing`), for `duration_s`; None:
     closed loop, `count` requests from `concurrency` senders."""
     duration_s: float = 60.0
+    wait: bool = False
+    """Ask for each run's result in its answer (`?wait=true`), so a POST's latency is the
+    run's, start to result."""
 
     @property
     def open_loop(self) -> bool:

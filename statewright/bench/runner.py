@@ -104,10 +104,11 @@ class Bench:
         """A phase of requests through the API: the options' scenario, or the one given."""
         load = load or self.options.load
         phase = Phase(name or self.options.scenario, workflow_type or self.options.workflow_type)
-        accepted = 200 if load.target else 202
+        wait = self.options.wait and load.waits
+        accepted = 200 if load.target or wait else 202
+        path = load.path + ("?wait=true" if wait else "")
 
         async def send(index: int) -> str:
-            path = load.path
             response = await http.post(path, load.body(self.run, index), load.target)
             if response.status_code != accepted:
                 raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")

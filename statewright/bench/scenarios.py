@@ -48,6 +48,9 @@ class BenchScenario:
     of the no-op baseline."""
     states: Callable[[int], int] | None = None
     """States one run enters, for `lines` lines: the interpreter's CPU per state."""
+    waits: bool = False
+    """The route can answer with the run's result (`?wait=true`): `statewright bench --wait`
+    times that answer."""
 
 
 ORDERS = BenchScenario(
@@ -62,7 +65,7 @@ PAYMENTS = BenchScenario(
     lambda lines: [1, 1, 1],
 )
 WEBHOOKS = BenchScenario(
-    "/webhooks", lambda run, index: {"bench": run.tag, "n": index}, lambda lines: [1]
+    "/webhooks", lambda run, index: {"bench": run.tag, "n": index}, lambda lines: [1], waits=True
 )
 CASES = BenchScenario(
     "/cases", lambda run, index: {"case_id": f"bench-{run.tag}-{index}"}, lambda lines: [1, 1, 1, 1]
