@@ -105,10 +105,12 @@ async def test_a_waiting_run_answers_each_webhook_with_its_result(
         wait=True,
         json_path=tmp_path / "wait.json",
     )
-    result = await run_bench(options, settings, database_url)
+    configured = settings.model_copy(update={"reports_api_url_override": api})
+    result = await run_bench(options, configured, database_url)
     write_outputs(result, options)
 
     figures = json.loads((tmp_path / "wait.json").read_text())["scenario_figures"]
+    assert figures["send_failure_reasons"] == {}
     assert (figures["sent"], figures["send_failures"], figures["completed"]) == (4, 0, 4)
 
 

@@ -100,7 +100,15 @@ def print_open_loop(result: dict[str, Any]) -> None:
     print()
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
-    print_failures(real)
+    print_endings(result, [real])
+
+
+def print_endings(result: dict[str, Any], phases: list[dict[str, Any]]) -> None:
+    """Why sends failed, if any did (a failure left unexplained hides a flaw in the figures),
+    and whether the stock invariants hold."""
+    for figures in phases:
+        for reason, times in figures["send_failure_reasons"].items():
+            print(f"send failed {times}x: {reason}")
     invariants = result["invariants"]
     if invariants["checked"]:
         verdict = (
@@ -109,12 +117,6 @@ def print_open_loop(result: dict[str, Any]) -> None:
             else "BROKEN: " + "; ".join(invariants["violations"])
         )
         print(f"stock invariants: {verdict}")
-
-
-def print_failures(figures: dict[str, Any]) -> None:
-    """Why sends failed, if any did: a failure left unexplained hides a flaw in the figures."""
-    for reason, times in figures["send_failure_reasons"].items():
-        print(f"send failed {times}x: {reason}")
 
 
 def server_cpu_per_run_ms(figures: dict[str, Any]) -> float | None:
@@ -259,16 +261,7 @@ def print_table(result: dict[str, Any]) -> None:
         )
     for label, value in figures:
         print(f"{label:<{width}}  {value}")
-    for _, phase_figures in columns:
-        print_failures(phase_figures)
-    invariants = result["invariants"]
-    if invariants["checked"]:
-        verdict = (
-            "hold"
-            if not invariants["violations"]
-            else "BROKEN: " + "; ".join(invariants["violations"])
-        )
-        print(f"stock invariants: {verdict}")
+    print_endings(result, [figures for _, figures in columns])
 
 
 def _trio(figures: dict[str, float | None]) -> str:

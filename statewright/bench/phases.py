@@ -198,15 +198,7 @@ async def drive(
         while next_index < count:
             index = next_index
             next_index += 1
-            began = time.time()
-            t0 = time.perf_counter()
-            try:
-                workflow_id = await send(index)
-            except Exception as err:
-                phase.failed(err)
-                continue
-            phase.latencies_ms.append((time.perf_counter() - t0) * 1000)
-            phase.sent[workflow_id] = began
+            await _timed_send(phase, send, index, time.time(), time.perf_counter())
 
     await asyncio.gather(*(sender() for _ in range(concurrency)))
 
@@ -217,16 +209,27 @@ async def drive_at_rate(
     """Sends on a clock (`pacing.at_rate`); each latency counts from when the send was due."""
 
     async def one(index: int, due: float) -> None:
-        began = time.time() - (time.perf_counter() - due)
-        try:
-            workflow_id = await send(index)
-        except Exception as err:
-            phase.failed(err)
-            return
-        phase.latencies_ms.append((time.perf_counter() - due) * 1000)
-        phase.sent[workflow_id] = began
+        await _timed_send(phase, send, index, time.time() - (time.perf_counter() - due), due)
 
     await at_rate(rate, duration_s, one)
+
+
+async def _timed_send(
+    phase: Phase,
+    send: Callable[[int], Awaitable[str]],
+    index: int,
+    sent_at: float,
+    since: float,
+) -> None:
+    """Send the `index`-th request; its latency counts from `since`, a perf-counter reading,
+    and `sent_at` is when it was sent (or due), in wall time."""
+    try:
+        workflow_id = await send(index)
+    except Exception as err:
+        phase.failed(err)
+        return
+    phase.latencies_ms.append((time.perf_counter() - since) * 1000)
+    phase.sent[workflow_id] = sent_at
 
 
 async def settle(client: Client, settings: Settings, phase: Phase, timeout_s: float) -> None:
