@@ -225,10 +225,10 @@ async def reserve_in_one_flight(conn: AsyncConnection, order: CreateOrderInput) 
     locked only while Postgres runs them, not across three round trips.
 
     Every order of a popular item takes the same rows, so their lock is a queue that orders
-    wait in, each holding a pooled connection meanwhile. With round trips inside the lock, a
-    busy event loop stretched every hold: measured with `statewright bench orders` (eager
-    starts run the steps in the API process), 12% of orders waited past their workflow task's
-    10 s timeout for a connection, and throughput fell to 0.51x to 0.86x the empty workflow's.
+    wait in, each holding a pooled connection meanwhile. With round trips inside the lock,
+    every hold stretched by the event loop's delays, and eager starts run the steps in the
+    busy API process. Measured with `statewright bench orders`: rounds with 9 s stragglers at
+    p99 went from 2 of 3 to 1 of 5 (README, Benchmarks).
     """
     driver = (await conn.get_raw_connection()).driver_connection
     assert isinstance(driver, psycopg.AsyncConnection)

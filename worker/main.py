@@ -72,14 +72,22 @@ def build_worker(
         activities=activities_of(flows, deps) if activities is None else activities,
         interceptors=_interceptors(client, tracing),
         graceful_shutdown_timeout=timedelta(seconds=10),
-        workflow_runner=WORKFLOW_RUNNER,
+        no_remote_activities=not remote_activities,
+        **workflow_task_tuning(pollers),
+    )
+
+
+def workflow_task_tuning(pollers: int = WORKFLOW_POLLERS) -> dict[str, Any]:
+    """How a worker here takes and runs workflow tasks: `Worker` keyword arguments, shared
+    with the bench's empty-workflow limit so that it measures a worker tuned the same way."""
+    return {
+        "workflow_runner": WORKFLOW_RUNNER,
         # An order finishes in its first workflow task (its steps are local activities), and
         # first tasks come from the normal queue, which by default gets one poller of five.
         # Measured: runs queued there for seconds while the worker sat partly idle.
-        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(pollers),
-        nonsticky_to_sticky_poll_ratio=1.0,
-        no_remote_activities=not remote_activities,
-    )
+        "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(pollers),
+        "nonsticky_to_sticky_poll_ratio": 1.0,
+    }
 
 
 def _interceptors(client: Client, tracing: TracingInterceptor | None) -> list[Interceptor]:

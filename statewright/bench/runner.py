@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from temporalio.client import Client
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker import Worker
 
 from core.db import create_engine, create_session_factory
 from core.settings import Settings
@@ -41,7 +41,7 @@ from statewright.bench.invariants import stock_violations
 from statewright.bench.options import Options
 from statewright.bench.phases import Phase, Sampler, drive, drive_at_rate, settle
 from statewright.bench.scenarios import BenchRun, BenchScenario
-from worker.main import WORKFLOW_POLLERS, WORKFLOW_RUNNER
+from worker.main import workflow_task_tuning
 from workflows.bench import BenchEmptyWorkflow, BenchNoopWorkflow
 from workflows.contracts import NoopShape
 from workflows.ids import BENCH_RUNS, LIMIT_RUNS
@@ -88,9 +88,7 @@ class Bench:
             self.client,
             task_queue=queue,
             workflows=[BenchEmptyWorkflow],
-            workflow_runner=WORKFLOW_RUNNER,
-            workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(WORKFLOW_POLLERS),
-            nonsticky_to_sticky_poll_ratio=1.0,
+            **workflow_task_tuning(),
         ):
             return await self._phase(phase, start)
 
